@@ -1,0 +1,24 @@
+"""simbench: which similarity metric sees what in recurrent network dynamics."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("simbench")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+from simbench.zoo import (  # noqa: E402
+    ARCHITECTURES,
+    SUITES,
+    TASKS,
+    Network,
+    TrainConfig,
+    get_architecture,
+    get_task,
+    train_population,
+)
+
+__all__ = [
+    "ARCHITECTURES", "SUITES", "TASKS", "Network", "TrainConfig", "__version__",
+    "get_architecture", "get_task", "train_population",
+]

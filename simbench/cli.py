@@ -1,0 +1,72 @@
+"""The ``simbench`` command: parses arguments, calls the library, prints."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+
+def _table(frame, title: str) -> Table:
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(str(column))
+    for row in frame.itertuples(index=False):
+        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+    return table
+
+
+def cmd_tasks(args) -> None:
+    from simbench.zoo.catalog import task_table
+
+    console.print(_table(task_table(), "simbench tasks"))
+
+
+def cmd_architectures(args) -> None:
+    from simbench.zoo.catalog import architecture_table
+
+    console.print(_table(architecture_table(), "simbench architectures"))
+
+
+def cmd_train(args) -> None:
+    from simbench.zoo import TrainConfig, train_population
+
+    config = TrainConfig(max_steps=args.steps, threads=args.threads)
+    members = [(task, seed) for task in args.task for seed in args.seeds]
+    result = train_population(args.arch, args.hidden, members, config)
+    columns = ["task", "seed", "steps", "stop_reason", "final_loss", "performance", "passed"]
+    console.print(_table(result.table[columns], f"{args.arch}, {args.hidden} units"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="simbench", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("tasks", help="list tasks and suites").set_defaults(func=cmd_tasks)
+    commands.add_parser("architectures", help="list architectures").set_defaults(func=cmd_architectures)
+    train = commands.add_parser("train", help="train one population and print its results")
+    train.add_argument("--arch", required=True)
+    train.add_argument("--task", nargs="+", required=True, help="tasks of one suite")
+    train.add_argument("--seeds", nargs="+", type=int, default=[0])
+    train.add_argument("--hidden", type=int, default=32)
+    train.add_argument("--steps", type=int, default=3000)
+    train.add_argument("--threads", type=int, default=None)
+    train.set_defaults(func=cmd_train)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except ValueError as error:
+        console.print(f"[red]error:[/red] {error}")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Leaky rate recurrences, x ← (1 − α) x + α f(x W_rec + a_t), with hand-written BPTT.
+
+α = 1 is the vanilla RNN h' = f(h W_rec + a_t); α = dt/τ < 1 an Euler-discretised
+continuous-time network. f ∈ {ReLU, tanh, sigmoid(7.5·z)}; its slope is computed
+from the rate r = f(z) alone, so the backward pass needs no pre-activations.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from simbench.zoo.architectures.functional import ACTIVATIONS, SLOPES
+from simbench.zoo.architectures.population import Population
+
+class LeakyRecurrence(Population):
+    """Shared dynamics of :class:`Vanilla` (α = 1) and :class:`CTRNN` (α < 1)."""
+
+    alpha: float = 1.0
+
+    def _set_activation(self, activation: str, valid) -> None:
+        if activation not in valid:
+            raise ValueError(f"unknown activation {activation!r}; valid: {', '.join(valid)}")
+        self.f, self.slope = ACTIVATIONS[activation], SLOPES[activation]
+
+    def _recur(self, x, drive):
+        rate = self.f(torch.baddbmm(drive, x, self.w_rec))
+        return rate if self.alpha == 1 else torch.lerp(x, rate, self.alpha)
+
+    def scan(self, drive, h0, save=True):
+        x, states, rates = h0, [], []
+        for drive_t in drive.unbind(0):
+            rate = self.f(torch.baddbmm(drive_t, x, self.w_rec))
+            x = rate if self.alpha == 1 else torch.lerp(x, rate, self.alpha)
+            states.append(x)
+            rates.append(rate)
+        states = torch.stack(states)
+        if not save:
+            return states, None
+        return states, (states if self.alpha == 1 else torch.stack(rates))
+
+    def scan_backward(self, d_states, drive, h0, states, rates):
+        alpha, w_t = self.alpha, self.w_rec.transpose(1, 2)
+        d_pre = torch.empty_like(rates)
+        g, d_next = None, None
+        for t in reversed(range(len(rates))):
+            g_t = d_states[t]
+            if d_next is not None:
+                carried = g_t if alpha == 1 else g_t + (1 - alpha) * g
+                g_t = torch.baddbmm(carried, d_next, w_t)
+            d_next = torch.mul(g_t * alpha, self.slope(rates[t]), out=d_pre[t])
+            g = g_t
+        d_h0 = torch.bmm(d_next, w_t)
+        if alpha != 1:
+            d_h0 += (1 - alpha) * g
+        return d_pre, d_h0, (self.weight_gradient(h0, states, d_pre),)

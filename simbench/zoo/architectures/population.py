@@ -1,0 +1,204 @@
+"""Populations: many same-shaped recurrent networks as one stack of tensors.
+
+Every parameter carries a leading population axis ``N``; one time step of all networks
+is one batched matrix product (``torch.baddbmm``). A network's parameters are drawn
+from its own seeded generator, so a member is the same whichever population holds it.
+
+Shapes: inputs ``[N, B, T, I]``, states ``[N, B, T, S]`` (``S`` is the state size,
+``2H`` for an LSTM whose state stacks ``[h, c]``), outputs ``[N, B, T, O]``.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def member_generator(seed: int, stream: int) -> torch.Generator:
+    """A torch generator for one network's ``stream`` (0: weights, 1: noise)."""
+    state = np.random.SeedSequence([int(seed), stream]).generate_state(2, dtype=np.uint64)
+    return torch.Generator().manual_seed(int(state[0] >> np.uint64(1)))
+
+
+class Population(nn.Module):
+    """A stack of ``N`` recurrent networks of one architecture and size.
+
+    Subclasses define ``_init_member`` (one network's parameters from its generator),
+    ``_recur`` (one step given the precomputed input drive) and the layout of the drive.
+    """
+
+    #: "discrete" (h ← F(h, u)) or "continuous" (x ← x + α (f(·) − x))
+    time: str = "discrete"
+    #: std of the private noise added to the drive while training, unless configured
+    default_noise: float = 0.0
+    #: names of weight matrices (L2-penalised); the rest are biases
+    weight_names: tuple[str, ...] = ()
+
+    def __init__(self, n_inputs: int, n_outputs: int, hidden: int, seeds, **options):
+        super().__init__()
+        for label, value in (("n_inputs", n_inputs), ("n_outputs", n_outputs), ("hidden", hidden)):
+            if not isinstance(value, (int, np.integer)) or value <= 0:
+                raise ValueError(f"{label} must be a positive integer, got {value!r}")
+        seeds = [int(s) for s in seeds]
+        if not seeds:
+            raise ValueError("a population needs at least one seed")
+        self.n_inputs, self.n_outputs, self.hidden = int(n_inputs), int(n_outputs), int(hidden)
+        self.seeds = seeds
+        self.options = options
+        members = [self._init_member(member_generator(seed, 0)) for seed in seeds]
+        for name in members[0]:
+            tensor = torch.stack([m[name] for m in members]).to(torch.float32)
+            self.register_parameter(name, nn.Parameter(tensor))
+        self.project()
+
+    # --- construction -------------------------------------------------------------
+    @abstractmethod
+    def _init_member(self, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """One network's initial parameters (no population axis)."""
+
+    @classmethod
+    def from_members(cls, n_inputs, n_outputs, hidden, seeds, members, **options):
+        """A population holding given per-network parameters (e.g. loaded from disk)."""
+        population = cls(n_inputs, n_outputs, hidden, seeds, **options)
+        with torch.no_grad():
+            for name, parameter in population.named_parameters():
+                parameter.copy_(torch.stack([torch.as_tensor(m[name]) for m in members]))
+        return population
+
+    def member_parameters(self, index: int) -> dict[str, torch.Tensor]:
+        """Detached copies of network ``index``'s parameters."""
+        return {name: p[index].detach().clone() for name, p in self.named_parameters()}
+
+    def select(self, indices) -> Population:
+        """A new population made of the listed members (copies)."""
+        indices = list(indices)
+        return type(self).from_members(
+            self.n_inputs,
+            self.n_outputs,
+            self.hidden,
+            [self.seeds[i] for i in indices],
+            [self.member_parameters(i) for i in indices],
+            **self.options,
+        )
+
+    def project(self) -> None:
+        """Restore parameter constraints after an optimiser step (no-op by default)."""
+
+    # --- dynamics -----------------------------------------------------------------
+    @property
+    def size(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def state_size(self) -> int:
+        return self.hidden
+
+    @property
+    def drive_size(self) -> int:
+        """Width of the input drive: hidden size times the number of gates."""
+        return self.w_in.shape[-1]
+
+    def initial_state(self, batch: int) -> torch.Tensor:
+        """Zero initial state ``[N, B, S]``."""
+        return self.w_in.new_zeros(self.size, batch, self.state_size)
+
+    def drive(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Input drive ``W_in u + b`` for all steps at once: ``[N, B, T, G]``."""
+        return torch.einsum("nbti,nig->nbtg", inputs, self.w_in) + self.b_in[:, None]
+
+    @abstractmethod
+    def _recur(self, h: torch.Tensor, drive: torch.Tensor) -> torch.Tensor:
+        """Next state ``[N, B, S]`` from state ``h`` and this step's drive ``[N, B, G]``."""
+
+    def step(self, h: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """One differentiable step: ``h [N,B,S]``, ``u [N,B,I]`` → ``h' [N,B,S]``."""
+        return self._recur(h, self.drive(u.unsqueeze(2)).squeeze(2))
+
+    def readout(self, h: torch.Tensor) -> torch.Tensor:
+        """Linear readout of the hidden units: ``[N, ..., S]`` → ``[N, ..., O]``."""
+        units = h[..., : self.hidden]
+        bias = self.b_out.reshape(self.size, *([1] * (h.ndim - 2)), self.n_outputs)
+        return torch.einsum("n...h,nho->n...o", units, self.w_out) + bias
+
+    def forward(self, inputs: torch.Tensor, noise: torch.Tensor | None = None, h0=None):
+        """Run all networks: returns ``(states [N,B,T,S], outputs [N,B,T,O])``.
+
+        ``noise`` (same shape as the drive) is added to the drive of every step.
+        """
+        if inputs.ndim != 4 or inputs.shape[0] != self.size or inputs.shape[-1] != self.n_inputs:
+            raise ValueError(
+                f"inputs must be [{self.size}, batch, time, {self.n_inputs}], got {tuple(inputs.shape)}"
+            )
+        # time-major drive [T, N, B, G]: each step's slice is contiguous
+        drive = torch.einsum("nbti,nig->tnbg", inputs, self.w_in) + self.b_in
+        if noise is not None:
+            drive = drive + noise.permute(2, 0, 1, 3)
+        drive = drive.contiguous()
+        h0 = self.initial_state(inputs.shape[1]) if h0 is None else h0
+        if torch.is_grad_enabled():
+            states = _Scan.apply(self, drive, h0, *self.recurrent_parameters())
+        else:
+            states = self.scan(drive, h0, save=False)[0]
+        states = states.permute(1, 2, 0, 3)
+        return states, self.readout(states)
+
+    def recurrent_parameters(self) -> tuple[torch.Tensor, ...]:
+        """Parameters used inside the time loop, in the order ``scan_backward`` returns grads."""
+        return (self.w_rec,)
+
+    @abstractmethod
+    def scan(self, drive: torch.Tensor, h0: torch.Tensor, save: bool = True):
+        """All steps without autograd on a time-major drive ``[T, N, B, G]``.
+
+        Returns ``(states [T, N, B, S], saved)``; ``saved`` holds what ``scan_backward``
+        needs (``None`` when ``save`` is false).
+        """
+
+    @abstractmethod
+    def scan_backward(self, d_states: torch.Tensor, drive: torch.Tensor, h0: torch.Tensor,
+                      states: torch.Tensor, saved):
+        """Hand-written BPTT, time-major: ``(d_drive, d_h0, grads of recurrent_parameters)``.
+
+        Each step costs one batched product with ``W_recᵀ``; the weight gradient is one
+        large product over all steps, ``Σ_t h_{t−1}ᵀ δ_t``, taken after the loop.
+        """
+
+    def weight_gradient(self, h0: torch.Tensor, states: torch.Tensor, d_pre: torch.Tensor) -> torch.Tensor:
+        """``Σ_t h_{t−1}ᵀ δ_t`` over all steps and trials: ``[N, H, G]`` from time-major tensors."""
+        prev = torch.cat([h0[None], states[:-1]], 0)[..., : self.hidden]
+        return torch.einsum("tnbh,tnbg->nhg", prev, d_pre)
+
+
+class _Scan(torch.autograd.Function):
+    """The whole recurrence as one autograd node with a hand-written backward pass.
+
+    Autograd through a Python time loop spends most of its time on per-step overhead and
+    on T small weight-gradient products; this node runs the loop without a graph and
+    computes the gradients itself. Tests check it against autograd through ``_recur``.
+    """
+
+    @staticmethod
+    def forward(ctx, population, drive, h0, *parameters):
+        with torch.no_grad():
+            states, saved = population.scan(drive, h0)
+        ctx.population, ctx.saved = population, saved
+        ctx.save_for_backward(drive, h0, states)
+        return states
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, d_states):
+        drive, h0, states = ctx.saved_tensors
+        d_drive, d_h0, grads = ctx.population.scan_backward(d_states.contiguous(), drive, h0, states, ctx.saved)
+        return (None, d_drive, d_h0, *grads)
+
+
+def spectral_radius(matrix: torch.Tensor) -> float:
+    return float(torch.linalg.eigvals(matrix.double()).abs().max())
+
+
+def uniform(generator, shape, bound) -> torch.Tensor:
+    return (torch.rand(shape, generator=generator) * 2 - 1) * bound

@@ -1,0 +1,133 @@
+"""Architectures: agreement with torch's cells, hand-written BPTT against autograd, Dale's law."""
+
+import numpy as np
+import pytest
+import torch
+
+from simbench.zoo.architectures import ARCHITECTURES, Network, get_architecture
+from simbench.zoo.architectures.ctrnn import SPECTRAL_RADIUS
+from simbench.zoo.architectures.population import spectral_radius
+
+
+def _copy_torch_cell(cell, population, with_rec_bias):
+    """Load a torch.nn.GRU/LSTM's weights into member 0 of a population."""
+    with torch.no_grad():
+        population.w_in[0] = cell.weight_ih_l0.T
+        population.w_rec[0] = cell.weight_hh_l0.T
+        if with_rec_bias:
+            population.b_in[0, 0] = cell.bias_ih_l0
+            population.b_rec[0, 0] = cell.bias_hh_l0
+        else:
+            population.b_in[0, 0] = cell.bias_ih_l0 + cell.bias_hh_l0
+
+
+@pytest.mark.parametrize("arch,cls", [("gru", torch.nn.GRU), ("lstm", torch.nn.LSTM)])
+def test_gated_cells_agree_with_torch(arch, cls):
+    torch.manual_seed(0)
+    cell = cls(3, 16, batch_first=True)
+    population = get_architecture(arch).population(3, 2, 16, [0])
+    _copy_torch_cell(cell, population, with_rec_bias=arch == "gru")
+    x = torch.randn(4, 25, 3)
+    expected, _ = cell(x)
+    states, _ = population(x[None])
+    torch.testing.assert_close(states[0, ..., :16], expected, atol=1e-5, rtol=1e-5)
+    # the single-step interface agrees with the scan
+    net = Network(population)
+    h = net.initial_state(4)
+    for t in range(3):
+        h = net.step(h, x[:, t])
+    torch.testing.assert_close(h, states[0, :, 2], atol=1e-6, rtol=1e-6)
+
+
+@pytest.mark.parametrize("arch", list(ARCHITECTURES))
+def test_handwritten_bptt_matches_autograd(arch):
+    """The fused scan's gradients equal autograd through the step function (float64)."""
+    torch.manual_seed(1)
+    population = get_architecture(arch).population(3, 2, 6, [0, 1]).double()
+    x = torch.randn(2, 3, 9, 3, dtype=torch.float64)
+    noise = 0.1 * torch.randn(2, 3, 9, population.drive_size, dtype=torch.float64)
+    h0 = 0.3 * torch.rand(2, 3, population.state_size, dtype=torch.float64)
+    weights = torch.randn(2, 3, 9, population.state_size, dtype=torch.float64)
+
+    def loss_and_grads(run):
+        population.zero_grad()
+        start = h0.clone().requires_grad_()
+        states, outputs = run(start)
+        ((states * weights).sum() + outputs.pow(2).sum()).backward()
+        return states.detach(), start.grad, [p.grad.clone() for p in population.parameters()]
+
+    def by_steps(start):
+        h, states = start, []
+        drive = population.drive(x) + noise
+        for t in range(9):
+            h = population._recur(h, drive[:, :, t])
+            states.append(h)
+        states = torch.stack(states, 2)
+        return states, population.readout(states)
+
+    fused = loss_and_grads(lambda start: population(x, noise, h0=start))
+    reference = loss_and_grads(by_steps)
+    torch.testing.assert_close(fused[0], reference[0])
+    torch.testing.assert_close(fused[1], reference[1])
+    for a, b in zip(fused[2], reference[2]):
+        torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("arch", [a for a in ARCHITECTURES if a.startswith("ctrnn")])
+def test_ctrnn_initialisation_and_dale(arch):
+    population = get_architecture(arch).population(6, 2, 20, [0, 1, 2])
+    for w in population.w_rec.detach():
+        assert spectral_radius(w) == pytest.approx(SPECTRAL_RADIUS, rel=1e-4)
+    if get_architecture(arch).dale:
+        sign = population.unit_sign
+        assert (sign > 0).sum() == 16  # 80 % excitatory
+        with torch.no_grad():  # an optimiser step that breaks every constraint
+            for p in population.parameters():
+                p.add_(torch.randn_like(p))
+        population.project()
+        w = population.w_rec.detach()
+        assert (w[:, sign > 0] >= 0).all() and (w[:, sign < 0] <= 0).all()
+        assert (population.w_in >= 0).all()
+        assert (population.w_out[:, sign < 0] == 0).all()
+
+
+def test_ctrnn_is_a_leaky_integrator():
+    """With W_rec = 0 and f = ReLU, x_t = (1 − (1 − α)^t) · relu(W_in u) for constant u."""
+    population = get_architecture("ctrnn-relu-free").population(1, 1, 4, [0])
+    with torch.no_grad():
+        population.w_rec.zero_()
+    u = torch.ones(1, 1, 30, 1)
+    states, _ = population(u)
+    drive = torch.relu(population.w_in[0, 0]).detach()
+    t = torch.arange(1, 31, dtype=torch.float32)[:, None]
+    torch.testing.assert_close(states[0, 0], (1 - 0.9**t) * drive, atol=1e-6, rtol=1e-5)
+
+
+def test_members_do_not_depend_on_their_population():
+    arch = get_architecture("gru")
+    alone = arch.population(3, 3, 8, [5])
+    crowd = arch.population(3, 3, 8, [1, 5, 9])
+    for name, p in alone.named_parameters():
+        torch.testing.assert_close(p[0], dict(crowd.named_parameters())[name][1])
+
+
+def test_network_runs_like_its_population():
+    population = get_architecture("ugrnn").population(2, 1, 5, [3, 4])
+    net = Network.from_population(population, 1, {"seed": 4})
+    x = torch.randn(2, 7, 2)
+    states, outputs = net.run(x)
+    full_states, full_outputs = population(torch.stack([x, x]))
+    torch.testing.assert_close(states, full_states[1])
+    torch.testing.assert_close(outputs, full_outputs[1])
+    torch.testing.assert_close(net.readout(states[:, -1]), outputs[:, -1])
+
+
+def test_bad_architecture_input():
+    with pytest.raises(ValueError, match="valid architectures: vanilla-tanh"):
+        get_architecture("rnn")
+    with pytest.raises(ValueError, match="hidden must be a positive integer, got 0"):
+        get_architecture("gru").population(3, 3, 0, [0])
+    with pytest.raises(ValueError, match="inputs must be"):
+        get_architecture("gru").population(3, 3, 4, [0])(torch.zeros(1, 2, 5, 4))
+    with pytest.raises(ValueError, match="excitatory"):
+        get_architecture("ctrnn-relu-dale").population(3, 3, 1, [0])
