@@ -17,8 +17,9 @@ from simbench.zoo import (  # noqa: E402
     get_task,
     train_population,
 )
+from simbench.zoo.store import Zoo, load_zoo  # noqa: E402
 
 __all__ = [
     "ARCHITECTURES", "SUITES", "TASKS", "Network", "TrainConfig", "__version__",
-    "get_architecture", "get_task", "train_population",
+    "Zoo", "get_architecture", "get_task", "load_zoo", "train_population",
 ]

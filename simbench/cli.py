@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from rich.console import Console
 from rich.table import Table
@@ -42,6 +43,24 @@ def cmd_train(args) -> None:
     console.print(_table(result.table[columns], f"{args.arch}, {args.hidden} units"))
 
 
+def cmd_zoo_build(args) -> None:
+    from simbench.zoo.build import build_zoo
+
+    started = time.perf_counter()
+    zoo = build_zoo(args.recipe, out=args.out, workers=args.workers, threads=args.threads,
+                    scheduler=args.scheduler)
+    console.print(_table(zoo.summary(), f"zoo {zoo.path} ({len(zoo)} networks)"))
+    console.print(f"built in {time.perf_counter() - started:.0f} s; zoo hash {zoo.hash[:16]}")
+
+
+def cmd_zoo_info(args) -> None:
+    from simbench.zoo.store import load_zoo
+
+    zoo = load_zoo(args.zoo)
+    console.print(_table(zoo.summary(), f"zoo {zoo.path} ({len(zoo)} networks, "
+                                        f"{int(zoo.manifest.passed.sum())} passed)"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simbench", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -55,6 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--steps", type=int, default=3000)
     train.add_argument("--threads", type=int, default=None)
     train.set_defaults(func=cmd_train)
+
+    zoo = commands.add_parser("zoo", help="build and inspect zoos").add_subparsers(dest="zoo_command", required=True)
+    build = zoo.add_parser("build", help="train what a recipe lists and the zoo lacks")
+    build.add_argument("recipe")
+    build.add_argument("--out", default=None, help="zoo directory (default: next to the recipe, named after it)")
+    build.add_argument("--workers", type=int, default=1, help="local training processes")
+    build.add_argument("--threads", type=int, default=None, help="torch threads per worker")
+    build.add_argument("--scheduler", default=None, help="Dask scheduler address, tcp://host:port")
+    build.set_defaults(func=cmd_zoo_build)
+    info = zoo.add_parser("info", help="counts and performance per task × architecture")
+    info.add_argument("zoo")
+    info.set_defaults(func=cmd_zoo_info)
     return parser
 
 
@@ -62,7 +93,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except ValueError as error:
+    except (ValueError, ImportError) as error:
         console.print(f"[red]error:[/red] {error}")
         return 2
     return 0

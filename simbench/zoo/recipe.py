@@ -1,0 +1,216 @@
+"""Zoo recipes: a TOML grid of tasks × architectures × hidden sizes × seeds × training.
+
+```toml
+name = "quick"
+description = "a tiny zoo for tests"
+
+[grid]
+tasks = ["flipflop3", "decay3"]       # or suites = ["memory3"]; "all" for everything
+architectures = ["gru", "ctrnn-relu-dale"]   # or "all"
+hidden = [8]
+seeds = [0, 1]
+
+[train]                               # any TrainConfig field
+max_steps = 30
+
+[options.ctrnn-relu-dale]             # optional architecture options
+excitatory = 0.75
+```
+
+A recipe is checked completely before any training: an unknown key, task,
+architecture or a value of the wrong type raises :class:`RecipeError` naming the file,
+the key and the valid values. Training runs in *shards*: one population per
+architecture × hidden size × suite, holding every (task, seed) of that suite.
+"""
+
+from __future__ import annotations
+
+import inspect
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from simbench.zoo.architectures import ARCHITECTURES
+from simbench.zoo.tasks import SUITES, TASKS
+from simbench.zoo.training import Member, TrainConfig
+
+TOP_KEYS = ("name", "description", "grid", "train", "options")
+GRID_KEYS = ("tasks", "suites", "architectures", "hidden", "seeds")
+
+
+class RecipeError(ValueError):
+    """A recipe that cannot be built, with the file and key at fault."""
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One population to train: an architecture and size on the tasks of one suite."""
+
+    architecture: str
+    hidden: int
+    suite: str
+    members: tuple[Member, ...]
+    config: TrainConfig
+    options: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.architecture}-h{self.hidden}-{self.suite}"
+
+
+def network_id(task: str, architecture: str, hidden: int, seed: int) -> str:
+    return f"{task}-{architecture}-h{hidden}-s{seed}"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    description: str
+    tasks: tuple[str, ...]
+    architectures: tuple[str, ...]
+    hidden: tuple[int, ...]
+    seeds: tuple[int, ...]
+    config: TrainConfig
+    options: dict
+    source: str
+    path: Path | None = None
+
+    def shards(self) -> list[Shard]:
+        out = []
+        for architecture in self.architectures:
+            for hidden in self.hidden:
+                for suite in SUITES:
+                    members = tuple(
+                        Member(task, seed)
+                        for task in self.tasks if TASKS[task].suite.name == suite
+                        for seed in self.seeds
+                    )
+                    if members:
+                        out.append(Shard(architecture, hidden, suite, members, self.config,
+                                         dict(self.options.get(architecture, {}))))
+        return out
+
+    def network_ids(self) -> list[str]:
+        return [network_id(m.task, s.architecture, s.hidden, m.seed) for s in self.shards() for m in s.members]
+
+
+def load_recipe(path) -> Recipe:
+    """Read and fully validate a recipe file."""
+    path = Path(path)
+    try:
+        source = path.read_text()
+        data = tomllib.loads(source)
+    except FileNotFoundError:
+        raise RecipeError(f"{path}: no such recipe file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise RecipeError(f"{path}: not valid TOML: {error}") from None
+    return parse_recipe(data, source, path)
+
+
+def parse_recipe(data: dict, source: str = "", path: Path | None = None) -> Recipe:
+    where = str(path) if path else "<recipe>"
+
+    def fail(key, message):
+        raise RecipeError(f"{where}: key '{key}': {message}")
+
+    _check_keys(data, TOP_KEYS, "", fail)
+    grid = data.get("grid")
+    if not isinstance(grid, dict):
+        fail("grid", "a [grid] table is required")
+    _check_keys(grid, GRID_KEYS, "grid.", fail)
+
+    tasks = _names(grid, "tasks", TASKS, fail, required=False)
+    suites = _names(grid, "suites", SUITES, fail, required=False)
+    if not tasks and not suites:
+        fail("grid.tasks", f"give tasks or suites; valid tasks: {', '.join(TASKS)}")
+    chosen = [t for t in TASKS if t in tasks or TASKS[t].suite.name in suites]
+    architectures = _names(grid, "architectures", ARCHITECTURES, fail, required=True)
+    hidden = _positive_ints(grid, "hidden", fail, allow_zero=False)
+    seeds = _positive_ints(grid, "seeds", fail, allow_zero=True)
+
+    train = data.get("train", {})
+    if not isinstance(train, dict):
+        fail("train", "must be a table of TrainConfig fields")
+    config = _train_config(train, fail)
+
+    options = data.get("options", {})
+    if not isinstance(options, dict):
+        fail("options", "must be a table of per-architecture tables")
+    for arch, values in options.items():
+        if arch not in ARCHITECTURES:
+            fail(f"options.{arch}", f"unknown architecture; valid: {', '.join(ARCHITECTURES)}")
+        valid = _architecture_options(arch)
+        if not isinstance(values, dict):
+            fail(f"options.{arch}", "must be a table")
+        for key in values:
+            if key not in valid:
+                fail(f"options.{arch}.{key}", f"unknown option; valid: {', '.join(valid) or 'none'}")
+
+    name = data.get("name", path.stem if path else "zoo")
+    if not isinstance(name, str) or not name:
+        fail("name", "must be a non-empty string")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        fail("description", "must be a string")
+    return Recipe(name, description, tuple(chosen), tuple(architectures), tuple(hidden),
+                  tuple(seeds), config, options, source, path)
+
+
+def _check_keys(table, valid, prefix, fail):
+    for key in table:
+        if key not in valid:
+            fail(prefix + key, f"unknown key; valid keys: {', '.join(valid)}")
+
+
+def _names(grid, key, registry, fail, required):
+    value = grid.get(key)
+    if value is None:
+        if required:
+            fail(f"grid.{key}", f"required; valid: all, {', '.join(registry)}")
+        return []
+    if value == "all":
+        return list(registry)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        fail(f"grid.{key}", f"must be a list of names or \"all\"; valid: {', '.join(registry)}")
+    for name in value:
+        if name not in registry:
+            fail(f"grid.{key}", f"unknown value {name!r}; valid: {', '.join(registry)}")
+    return value
+
+
+def _positive_ints(grid, key, fail, allow_zero):
+    value = grid.get(key)
+    bound = "non-negative" if allow_zero else "positive"
+    if not isinstance(value, list) or not value:
+        fail(f"grid.{key}", f"must be a non-empty list of {bound} integers")
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0 or (v == 0 and not allow_zero):
+            fail(f"grid.{key}", f"{v!r} is not a {bound} integer")
+    return value
+
+
+def _train_config(train, fail) -> TrainConfig:
+    types = {f.name: f.type for f in fields(TrainConfig)}
+    defaults = TrainConfig()
+    for key, value in train.items():
+        if key not in types:
+            fail(f"train.{key}", f"unknown key; valid keys: {', '.join(types)}")
+        default = getattr(defaults, key)
+        expected = type(default) if default is not None else (float, int)
+        ok = isinstance(value, expected) and not isinstance(value, bool)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            ok = True
+        if not ok:
+            fail(f"train.{key}", f"expected {types[key]}, got {type(value).__name__} {value!r}")
+    try:
+        return TrainConfig(**train)
+    except ValueError as error:
+        fail("train", str(error))
+
+
+def _architecture_options(arch: str) -> list[str]:
+    cls = ARCHITECTURES[arch].cls
+    fixed = set(ARCHITECTURES[arch].options)
+    parameters = inspect.signature(cls.__init__).parameters
+    skip = {"self", "n_inputs", "n_outputs", "hidden", "seeds"} | fixed
+    return [p for p in parameters if p not in skip]
