@@ -30,6 +30,15 @@ class PopulationAdam:
         self.m = [torch.zeros_like(p) for p in self.parameters]
         self.v = [torch.zeros_like(p) for p in self.parameters]
 
+    def select(self, rows, parameters) -> "PopulationAdam":
+        """This optimiser's state for the listed networks, bound to ``parameters``."""
+        other = PopulationAdam(parameters, self.decayed, self.lr, self.betas, self.eps,
+                               self.weight_decay, self.max_grad_norm)
+        other.steps = self.steps[rows].clone()
+        other.m = [m[rows].clone() for m in self.m]
+        other.v = [v[rows].clone() for v in self.v]
+        return other
+
     def grad_norms(self) -> torch.Tensor:
         """Per-network global gradient norm ``[N]``."""
         squares = [p.grad.flatten(1).pow(2).sum(1) for p in self.parameters]

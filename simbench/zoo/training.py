@@ -132,11 +132,16 @@ def train_population(architecture: str, hidden: int, members, config: TrainConfi
     started = time.perf_counter()
     trainer.run(optimiser, progress, f"{architecture} ×{len(members)}")
     table = trainer.summary(architecture, hidden, time.perf_counter() - started)
-    return TrainResult(architecture, hidden, population, members, config, table, trainer.history())
+    return TrainResult(architecture, hidden, trainer.population, members, config, table, trainer.history())
 
 
 class _Trainer:
-    """The training loop's state: data streams, validation sets, stop flags."""
+    """The training loop's state: data streams, validation sets, stop flags.
+
+    Stopped networks leave the population (their final weights are set aside), so the
+    remaining steps cost only what the active networks need. Every operation acts on
+    each network separately, so this changes no result.
+    """
 
     def __init__(self, population, tasks: list[Task], members: list[Member], config, noise_std):
         self.population, self.tasks, self.members, self.config = population, tasks, members, config
@@ -145,7 +150,8 @@ class _Trainer:
         self.noise_generators = [member_generator(m.seed, 1) for m in members]
         self.validation = self._fixed_batches(VALIDATION_STREAM)
         n = len(members)
-        self.active = torch.ones(n, dtype=torch.bool)
+        self.rows = list(range(n))  # member index of each row of the current population
+        self.finished: dict[int, dict[str, torch.Tensor]] = {}
         self.best_loss = np.full(n, np.inf)
         self.stale = np.zeros(n, dtype=int)
         self.stopped_at = np.full(n, config.max_steps)
@@ -163,9 +169,9 @@ class _Trainer:
         if not self.noise_std:
             return None
         shape = (batch, self.tasks[0].n_steps, self.population.drive_size)
-        noise = torch.empty((len(self.members), *shape))
-        for buffer, generator in zip(noise, self.noise_generators):
-            torch.randn(shape, generator=generator, out=buffer)
+        noise = torch.empty((len(self.rows), *shape))
+        for buffer, i in zip(noise, self.rows):
+            torch.randn(shape, generator=self.noise_generators[i], out=buffer)
         return noise.mul_(self.noise_std)
 
     def run(self, optimiser: PopulationAdam, progress: bool, label: str) -> None:
@@ -177,28 +183,36 @@ class _Trainer:
         with bar:
             job = bar.add_task(label, total=config.max_steps, status="")
             for step in range(1, config.max_steps + 1):
-                batch = _stack([t.sample(rng, config.batch_size) for t, rng in zip(self.tasks, self.data_rngs)])
+                batch = _stack([self.tasks[i].sample(self.data_rngs[i], config.batch_size) for i in self.rows])
                 _, outputs = self.population(batch.inputs, self._noise(config.batch_size))
                 losses = masked_mse(outputs, batch.targets, batch.mask)
                 optimiser.zero_grad()
                 torch.nan_to_num(losses, nan=0.0, posinf=0.0).sum().backward()
-                optimiser.step(self.active & torch.isfinite(losses))
+                optimiser.step(torch.isfinite(losses))
                 self.population.project()
                 if step % config.eval_every == 0 or step == config.max_steps:
-                    self._validate(step)
-                    bar.update(job, status=f"{int(self.active.sum())} active, val loss "
-                               f"{np.median(self.best_loss):.3g}")
+                    optimiser = self._validate(step, optimiser)
+                    bar.update(job, status=f"{len(self.rows)} active")
                 bar.update(job, completed=step)
-                if not self.active.any():
+                if not self.rows:
                     break
+        for row, i in enumerate(self.rows):
+            self.finished[i] = self.population.member_parameters(row)
+        self.population = type(self.population).from_members(
+            self.population.n_inputs, self.population.n_outputs, self.population.hidden,
+            [m.seed for m in self.members], [self.finished[i] for i in range(len(self.members))],
+            **self.population.options,
+        )
 
     @torch.no_grad()
-    def _validate(self, step: int) -> None:
-        losses, scores = evaluate(self.population, self.tasks, self.validation)
-        for i, (loss, score) in enumerate(zip(losses, scores)):
+    def _validate(self, step: int, optimiser: PopulationAdam) -> PopulationAdam:
+        """Score the active networks; set stopped ones aside and shrink the population."""
+        subset = Batch(*(t[self.rows] for t in (self.validation.inputs, self.validation.targets,
+                                                 self.validation.mask)))
+        losses, scores = evaluate(self.population, [self.tasks[i] for i in self.rows], subset)
+        keep = []
+        for row, (i, loss, score) in enumerate(zip(self.rows, losses, scores)):
             self.records.append({"step": step, "member": i, "val_loss": loss, "val_performance": score})
-            if not self.active[i]:
-                continue
             if not np.isfinite(loss):
                 self._stop(i, step, "diverged")
             elif score >= self.config.stop_performance:
@@ -211,9 +225,17 @@ class _Trainer:
                 if self.stale[i] >= self.config.patience:
                     self._stop(i, step, "plateau")
             self.best_loss[i] = min(self.best_loss[i], loss)
+            if self.stopped_at[i] == step and self.reason[i] != "max_steps":
+                self.finished[i] = self.population.member_parameters(row)
+            else:
+                keep.append(row)
+        if len(keep) < len(self.rows) and keep:
+            self.population = self.population.select(keep)
+            optimiser = optimiser.select(keep, list(self.population.parameters()))
+        self.rows = [self.rows[row] for row in keep]
+        return optimiser
 
     def _stop(self, i: int, step: int, reason: str) -> None:
-        self.active[i] = False
         self.stopped_at[i], self.reason[i] = step, reason
 
     def summary(self, architecture: str, hidden: int, seconds: float) -> pd.DataFrame:
