@@ -1,0 +1,190 @@
+"""Shared linear algebra of the CCA / shape family: partial whitening and nuclear norms.
+
+Every metric of the family reduces to the same per-pair quantity: the singular values
+of the cross product ``X̃ᵀỸ`` of two per-network transformed recordings. The per-pair
+path computes them with one small SVD; :func:`cross_singular_values` computes them for
+all pairs at once with blocked matrix products and batched ``torch.linalg.svdvals``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from simbench.metrics.base import Metric, State
+
+#: Default floor on normalised covariance eigenvalues (relative to their mean).
+EIG_FLOOR = 1e-6
+
+
+def centre(X: np.ndarray) -> np.ndarray:
+    """Subtract the column means."""
+    return X - X.mean(axis=0, keepdims=True)
+
+
+def partial_whiten(Xc: np.ndarray, alpha: float, floor: float = EIG_FLOOR,
+                   label: str = "X", metric_id: str = "shape") -> tuple[np.ndarray, dict]:
+    """Partially whiten centred data, preserving its Frobenius norm.
+
+    With ``C = XᵀX/n = V diag(λ) Vᵀ`` and ``λ̂ = max(λ / mean(λ), floor)``, the
+    transformed data is ``X̃ = c · X V diag(α + (1−α) λ̂^{-1/2})``, where ``c`` makes
+    ``‖X̃‖_F = ‖X‖_F``. α = 1 leaves X unchanged, α = 0 whitens it fully (then
+    ``X̃ᵀX̃/n`` is a multiple of the identity on the non-floored directions).
+
+    Deviations from netrep (``netrep.utils.whiten``): eigenvalues are normalised by
+    their mean before mixing with the identity, so that 0 < α < 1 is invariant to the
+    overall scale of X (netrep mixes the raw ``XᵀX``); the floor is relative instead of
+    the absolute ``1e-7``; the trailing ``Vᵀ`` rotation is omitted (an orthogonal map of
+    the unit axis that no metric of the family can see).
+
+    Returns ``(X̃, info)`` where ``info`` holds ``rank`` (number of eigenvalues above
+    the floor), ``rho_scale`` (for α = 0: the factor with ``X̃ = rho_scale · Q`` and
+    ``QᵀQ = I`` on the kept directions, so singular values of ``X̃ᵀỸ`` divided by both
+    factors are canonical correlations) and ``sq_norm`` = ‖X̃‖².
+    """
+    n, d = Xc.shape
+    sq_norm = float(np.einsum("ij,ij->", Xc, Xc))
+    if sq_norm == 0.0:
+        raise ValueError(f"{metric_id}: {label} has zero variance (every unit is constant)")
+    if alpha >= 1.0:
+        return Xc, {"rank": d, "rho_scale": float("nan"), "sq_norm": sq_norm}
+    C = (Xc.T @ Xc) / n
+    lam, V = np.linalg.eigh(C)
+    mean = float(lam.mean())
+    lam_hat = lam / mean
+    rank = int(np.count_nonzero(lam_hat > floor))
+    lam_hat = np.maximum(lam_hat, floor)
+    dvec = alpha + (1.0 - alpha) / np.sqrt(lam_hat)
+    Xw = (Xc @ V) * dvec[None, :]
+    scale = np.sqrt(sq_norm / float(np.einsum("ij,ij->", Xw, Xw)))
+    Xw *= scale
+    # For α = 0, X V diag(λ̂^{-1/2}) / sqrt(n·mean) has orthonormal (kept) columns.
+    rho_scale = scale * np.sqrt(n * mean) if alpha == 0.0 else float("nan")
+    return np.ascontiguousarray(Xw), {"rank": rank, "rho_scale": float(rho_scale),
+                                      "sq_norm": sq_norm}
+
+
+def singular_values(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Singular values of ``AᵀB`` (descending), the per-pair path."""
+    return np.linalg.svd(A.T @ B, compute_uv=False)
+
+
+def angular_from_nuclear(nuc: np.ndarray | float, sq_a, sq_b):
+    """``arccos(‖AᵀB‖_* / (‖A‖ ‖B‖))`` in [0, π]."""
+    c = np.asarray(nuc) / np.sqrt(np.asarray(sq_a) * np.asarray(sq_b))
+    return np.arccos(np.clip(c, -1.0, 1.0))
+
+
+def euclidean_from_nuclear(nuc: np.ndarray | float, sq_a, sq_b):
+    """``sqrt(‖A‖² + ‖B‖² − 2‖AᵀB‖_*)``: Procrustes distance after optimal rotation."""
+    return np.sqrt(np.maximum(np.asarray(sq_a) + np.asarray(sq_b) - 2.0 * np.asarray(nuc), 0.0))
+
+
+def topk_sum(s: np.ndarray, k) -> np.ndarray:
+    """Sum of the ``k`` largest of descending singular values ``s[..., :]`` (k per row)."""
+    k = np.asarray(k)
+    cs = np.cumsum(s, axis=-1)
+    idx = np.clip(k - 1, 0, s.shape[-1] - 1)
+    out = np.take_along_axis(cs, idx[..., None], axis=-1)[..., 0] if cs.ndim > 1 else cs[idx]
+    return np.where(k > 0, out, 0.0)
+
+
+def cross_singular_values(mats: Sequence[np.ndarray],
+                          reduce: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+                          block_width: int = 2048) -> np.ndarray:
+    """Apply ``reduce(s, i, j)`` to the singular values of every ``Aᵢᵀ Aⱼ`` (i < j).
+
+    ``mats`` are ``[samples, width_i]`` arrays with the same number of rows. They are
+    stacked once into one ``[N·D, samples]`` float64 array (network i in rows
+    ``i·D … i·D + width_i``, zero rows up to the largest width D; zero-padding leaves
+    the nonzero singular values unchanged). For each pair of row blocks (b networks
+    each, b·D ≤ ``block_width``; upper block triangle only) one large matrix product
+    gives the b×b cross products at once (diagonal blocks, ``A Aᵀ``, go to BLAS syrk
+    at half the cost); they are reshaped to a batch of D×D
+    matrices (only i < j inside diagonal blocks) whose singular values come from one
+    batched ``torch.linalg.svdvals`` call. ``reduce`` receives the descending singular
+    values ``s`` ``[pairs, D]`` and the index arrays ``i``, ``j`` of the pairs and
+    returns one number per pair. Returns the symmetric ``[N, N]`` matrix with zero
+    diagonal. The products use numpy's BLAS and the SVDs torch's LAPACK; their thread
+    counts are the caller's to set (threadpoolctl / ``torch.set_num_threads``).
+    """
+    N = len(mats)
+    out = np.zeros((N, N))
+    if N < 2:
+        return out
+    n = mats[0].shape[0]
+    D = max(m.shape[1] for m in mats)
+    big = np.zeros((N * D, n))
+    for k, m in enumerate(mats):
+        big[k * D:k * D + m.shape[1]] = m.T
+    # Diagonal blocks are products of a block with itself, which numpy hands to BLAS
+    # syrk (half the flops), so nothing is wasted on their lower triangle and the
+    # largest blocks that fit block_width are the most efficient.
+    b = max(1, block_width // D)
+    starts = list(range(0, N, b))
+    for bi, i0 in enumerate(starts):
+        i1 = min(N, i0 + b)
+        A = big[i0 * D:i1 * D]
+        for j0 in starts[bi:]:
+            j1 = min(N, j0 + b)
+            G = (A @ big[j0 * D:j1 * D].T).reshape(i1 - i0, D, j1 - j0, D)
+            if i0 == j0:
+                ii, jj = np.triu_indices(i1 - i0, k=1)
+                if ii.size == 0:
+                    continue
+            else:
+                ii, jj = (x.ravel() for x in np.meshgrid(np.arange(i1 - i0), np.arange(j1 - j0),
+                                                          indexing="ij"))
+            batch = np.ascontiguousarray(G[ii, :, jj, :])  # [pairs, D, D]
+            s = torch.linalg.svdvals(torch.from_numpy(batch)).numpy()
+            gi, gj = ii + i0, jj + j0
+            vals = reduce(s, gi, gj)
+            out[gi, gj] = vals
+            out[gj, gi] = vals
+    return out
+
+
+class CrossProductMetric(Metric):
+    """Base of the CCA / shape family: per-network transform, per-pair ``svd(X̃ᵀỸ)``.
+
+    Subclasses implement ``_transform(X) -> (X̃, info)`` (info with ``sq_norm``,
+    ``rank``, ``rho_scale``) and ``_from_singular(s, a, b)`` turning descending singular
+    values ``s`` ``[pairs, D]`` and per-pair arrays of the two networks' info into
+    distances. :meth:`pairwise` is vectorised with :func:`cross_singular_values` and
+    gives the per-pair values to rounding (≈1e-12).
+    """
+
+    def _transform(self, X: np.ndarray) -> tuple[np.ndarray, dict]:
+        raise NotImplementedError
+
+    def _from_singular(self, s: np.ndarray, a: dict, b: dict) -> np.ndarray:
+        raise NotImplementedError
+
+    def _prepare(self, X: np.ndarray) -> dict:
+        Xw, info = self._transform(X)
+        return {"Xw": Xw, **info}
+
+    @staticmethod
+    def _info_arrays(states: Sequence[State], idx: np.ndarray) -> dict:
+        keys = ("sq_norm", "rank", "rho_scale")
+        return {k: np.array([states[i].info[k] for i in idx], dtype=float) for k in keys}
+
+    def _distance(self, a: State, b: State) -> float:
+        s = singular_values(a.arrays["Xw"], b.arrays["Xw"])[None, :]
+        return float(self._from_singular(s, self._info_arrays([a], np.array([0])),
+                                         self._info_arrays([b], np.array([0])))[0])
+
+    def pairwise(self, items: Sequence[State | Any], block_width: int = 2048) -> np.ndarray:
+        """All-pairs distances with blocked matrix products and batched SVDs (see module)."""
+        states = self._states(items)
+        per = self._info_arrays(states, np.arange(len(states)))
+
+        def reduce(s: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+            return self._from_singular(s, {k: v[i] for k, v in per.items()},
+                                       {k: v[j] for k, v in per.items()})
+
+        D = cross_singular_values([st.arrays["Xw"] for st in states], reduce, block_width)
+        return self._zero_identical(D, states)

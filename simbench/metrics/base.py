@@ -1,0 +1,390 @@
+"""The metric contract: parameters, per-network ``prepare`` and the per-pair ``distance``.
+
+A metric compares two networks through matched recordings ``X`` and ``Y``: 2-D arrays
+``[samples, units]`` whose rows are the *same* conditions and time points in both
+networks (columns, the units, need not match and may differ in number). Work that
+depends on one network only (centring, whitening, SVD, PCA, ...) happens once in
+:meth:`Metric.prepare`; the per-pair step :meth:`Metric.distance` is kept as small as
+the mathematics allows, so that all-pairs work over a population costs one ``prepare``
+per network plus a cheap step per pair. :meth:`Metric.pairwise` may be overridden with
+a vectorised version (the CCA / shape family does).
+
+Writing a metric (built-in or plugin)::
+
+    class MyMetric(Metric):
+        id = "mine"
+        kind = "geometry"
+        description = "One line saying what it measures."
+        triangle_inequality = False
+        parameters = {"k": Param(10, low=1, doc="number of components")}
+
+        def _prepare(self, X):            # X: validated float64 [samples, units]
+            return {"Z": X - X.mean(0)}
+        def _distance(self, a, b):        # a, b: State objects from _prepare
+            return float(...)
+
+and register the class in the entry-point group ``simbench.metrics``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+KINDS = ("geometry", "dynamics", "topology")
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Param:
+    """Declaration of one metric parameter.
+
+    ``default`` also fixes the type (``int``, ``float``, ``bool`` or ``str``) unless
+    ``type`` is given; ``choices`` restricts the value to a set; ``low`` / ``high`` are
+    inclusive numeric bounds unless ``low_open`` / ``high_open``; ``allow_none`` admits
+    ``None`` (then ``type`` must be given when the default is ``None``).
+    """
+
+    default: Any
+    choices: tuple | None = None
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    allow_none: bool = False
+    type: type | None = None
+    doc: str = ""
+
+    @property
+    def value_type(self) -> type:
+        if self.type is not None:
+            return self.type
+        if self.default is None:
+            raise TypeError("Param with default None needs an explicit type")
+        return type(self.default)
+
+    def describe(self) -> str:
+        """Human-readable description of the valid values."""
+        if self.choices is not None:
+            text = "one of " + ", ".join(repr(c) for c in self.choices)
+        else:
+            tname = self.value_type.__name__
+            lo = "(" if self.low_open else "["
+            hi = ")" if self.high_open else "]"
+            if self.low is not None or self.high is not None:
+                lo_v = "-inf" if self.low is None else repr(self.low)
+                hi_v = "inf" if self.high is None else repr(self.high)
+                text = f"{'an' if tname == 'int' else 'a'} {tname} in {lo}{lo_v}, {hi_v}{hi}"
+            else:
+                text = f"{'an' if tname == 'int' else 'a'} {tname}"
+        if self.allow_none:
+            text += " or None"
+        return text
+
+    def validate(self, metric_id: str, name: str, value: Any) -> Any:
+        """Return the value converted to the declared type, or raise ValueError."""
+        def bad() -> ValueError:
+            return ValueError(f"{metric_id}: parameter {name!r} must be {self.describe()}; "
+                              f"got {value!r}")
+
+        if value is None:
+            if self.allow_none:
+                return None
+            raise bad()
+        vtype = self.value_type
+        if vtype is bool:
+            if isinstance(value, (bool, np.bool_)):
+                return bool(value)
+            raise bad()
+        if vtype is int:
+            if isinstance(value, (bool, np.bool_)):
+                raise bad()
+            if isinstance(value, (int, np.integer)):
+                value = int(value)
+            elif isinstance(value, (float, np.floating)) and float(value).is_integer():
+                value = int(value)
+            else:
+                raise bad()
+        elif vtype is float:
+            if isinstance(value, (bool, np.bool_)) or not isinstance(
+                    value, (int, float, np.integer, np.floating)):
+                raise bad()
+            value = float(value)
+            if not math.isfinite(value):
+                raise bad()
+        elif vtype is str:
+            if not isinstance(value, str):
+                raise bad()
+        if self.choices is not None and value not in self.choices:
+            raise bad()
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            raise bad()
+        if self.high is not None and (value > self.high or (self.high_open and value == self.high)):
+            raise bad()
+        return value
+
+
+@dataclass(frozen=True, eq=False)
+class State:
+    """What :meth:`Metric.prepare` returns for one network.
+
+    ``metric`` is the canonical name of the metric configuration that made it (a state
+    is only valid for that configuration), ``n_samples`` the number of rows of the
+    recording, ``arrays`` the prepared numpy arrays and ``info`` small scalars. States
+    hold only arrays and plain values, so they can be cached by content hash.
+    """
+
+    metric: str
+    n_samples: int
+    arrays: Mapping[str, np.ndarray]
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self.arrays:
+            return self.arrays[key]
+        return self.info[key]
+
+
+def format_value(value: Any) -> str:
+    """Format a parameter value the way :func:`simbench.metrics.registry.parse_value` reads it."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def as_matrix(X: Any, label: str = "X", metric_id: str = "metric") -> np.ndarray:
+    """Validate a recording and return it as a C-contiguous float64 ``[samples, units]`` array."""
+    if hasattr(X, "detach"):  # torch tensor
+        X = X.detach().cpu().numpy()
+    try:
+        arr = np.asarray(X)
+    except Exception as exc:  # pragma: no cover - exotic inputs
+        raise ValueError(f"{metric_id}: {label} could not be converted to an array: {exc}") from exc
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise ValueError(f"{metric_id}: {label} must be a numeric array, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise ValueError(f"{metric_id}: {label} must be real, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"{metric_id}: {label} must be a 2-D array [samples, units], "
+                         f"got shape {arr.shape}")
+    n, d = arr.shape
+    if d < 1:
+        raise ValueError(f"{metric_id}: {label} has no units (shape {arr.shape})")
+    if n < 2:
+        raise ValueError(f"{metric_id}: {label} has {n} sample(s); at least 2 are needed")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if not np.isfinite(arr).all():
+        bad = int(np.count_nonzero(~np.isfinite(arr)))
+        raise ValueError(f"{metric_id}: {label} contains NaN or inf ({bad} of {arr.size} entries)")
+    return arr
+
+
+class Metric:
+    """Base class of all similarity metrics (a distance between two networks).
+
+    Class attributes
+    ----------------
+    id : str
+        Short identifier used by the registry (``"cca"``, ``"shape"``, ...).
+    kind : str
+        One of ``"geometry"``, ``"dynamics"``, ``"topology"``.
+    description : str
+        One line.
+    triangle_inequality : bool
+        Whether the distance satisfies the triangle inequality (for the default
+        parameters; an instance whose parameters change this sets its own attribute).
+    parameters : dict[str, Param]
+        The keyword parameters the constructor accepts, with defaults and valid values.
+
+    Contract: ``distance`` is ≥ 0, 0 for identical inputs and symmetric.
+    """
+
+    id: ClassVar[str] = ""
+    kind: ClassVar[str] = "geometry"
+    description: ClassVar[str] = ""
+    triangle_inequality: bool = False
+    parameters: ClassVar[dict[str, Param]] = {}
+
+    def __init__(self, **params: Any) -> None:
+        unknown = sorted(set(params) - set(self.parameters))
+        if unknown:
+            valid = ", ".join(sorted(self.parameters)) or "(none)"
+            raise ValueError(f"{self.id}: unknown parameter {unknown[0]!r}; "
+                             f"valid parameters: {valid}")
+        values = {}
+        for name, spec in self.parameters.items():
+            value = params.get(name, spec.default)
+            values[name] = spec.validate(self.id, name, value)
+        self._params = values
+        self._configure()
+
+    # -- parameters -------------------------------------------------------------------
+    def _configure(self) -> None:
+        """Hook: cross-parameter checks and derived attributes (after validation)."""
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The parameter values of this instance (a copy)."""
+        return dict(self._params)
+
+    def __getattr__(self, name: str) -> Any:
+        params = self.__dict__.get("_params")
+        if params is not None and name in params:
+            return params[name]
+        raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
+
+    @property
+    def name(self) -> str:
+        """Canonical label ``id:key=value,...`` with all parameters, sorted by key."""
+        if not self._params:
+            return self.id
+        body = ",".join(f"{k}={format_value(v)}" for k, v in sorted(self._params.items()))
+        return f"{self.id}:{body}"
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in sorted(self._params.items()))
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Metric) and type(other) is type(self) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.name))
+
+    # -- the contract -----------------------------------------------------------------
+    def prepare(self, X: Any, *, label: str = "X") -> State:
+        """Validate one recording ``[samples, units]`` and do the per-network work once.
+
+        ``label`` names the recording in error messages. The state records a cheap
+        fingerprint of the input; two states with equal fingerprints and equal arrays
+        are at distance exactly 0 (no rounding residue from arccos or sqrt).
+        """
+        arr = as_matrix(X, label=label, metric_id=self.id)
+        self._check_matrix(arr, label)
+        out = self._prepare(arr)
+        arrays = {k: v for k, v in out.items() if isinstance(v, np.ndarray)}
+        info = {k: v for k, v in out.items() if not isinstance(v, np.ndarray)}
+        info["fingerprint"] = _fingerprint(arr)
+        return State(metric=self.name, n_samples=arr.shape[0], arrays=arrays, info=info)
+
+    def distance(self, state_a: State | Any, state_b: State | Any) -> float:
+        """Distance between two prepared networks (arrays are prepared on the fly)."""
+        a = self._ensure_state(state_a, "X")
+        b = self._ensure_state(state_b, "Y")
+        self._check_pair(a, b, "X", "Y")
+        if _same_input(a, b):
+            return 0.0
+        d = float(self._distance(a, b))
+        if not math.isfinite(d):  # pragma: no cover - a metric bug, never silent
+            raise FloatingPointError(f"{self.name}: non-finite distance {d}")
+        return max(d, 0.0)
+
+    def pairwise(self, items: Sequence[State | Any]) -> np.ndarray:
+        """All-pairs distance matrix ``[n, n]`` (symmetric, zero diagonal).
+
+        ``items`` are recordings or states prepared by this metric; recordings are
+        prepared once each. The default implementation loops over pairs.
+        """
+        states = self._states(items)
+        n = len(states)
+        D = np.zeros((n, n))
+        for i in range(n):
+            for j in range(i + 1, n):
+                if not _same_input(states[i], states[j]):
+                    D[i, j] = D[j, i] = max(float(self._distance(states[i], states[j])), 0.0)
+        return D
+
+    def __call__(self, X: Any, Y: Any) -> float:
+        return self.distance(self.prepare(X, label="X"), self.prepare(Y, label="Y"))
+
+    # -- for subclasses ----------------------------------------------------------------
+    def _check_matrix(self, X: np.ndarray, label: str) -> None:
+        """Hook: metric-specific input checks (e.g. samples > units)."""
+
+    def _prepare(self, X: np.ndarray) -> Mapping[str, Any]:
+        """Per-network work on a validated float64 ``[samples, units]`` array.
+
+        Returns a dict: numpy arrays become ``State.arrays``, other values ``State.info``.
+        """
+        raise NotImplementedError
+
+    def _distance(self, a: State, b: State) -> float:
+        raise NotImplementedError
+
+    def _require_more_samples_than_units(self, X: np.ndarray, label: str, why: str) -> None:
+        n, d = X.shape
+        if n <= d:
+            raise ValueError(f"{self.id}: {label} has {n} samples and {d} units; {self.id} needs "
+                             f"more samples than units ({why})")
+
+    # -- helpers -----------------------------------------------------------------------
+    def _ensure_state(self, item: State | Any, label: str) -> State:
+        if isinstance(item, State):
+            if item.metric != self.name:
+                raise ValueError(f"{label} was prepared by metric {item.metric!r}, "
+                                 f"not by {self.name!r}")
+            return item
+        return self.prepare(item, label=label)
+
+    @staticmethod
+    def _zero_identical(D: np.ndarray, states: Sequence[State]) -> np.ndarray:
+        """Set exactly 0 the entries of pairs whose states are identical."""
+        groups: dict[str, list[int]] = {}
+        for i, s in enumerate(states):
+            groups.setdefault(s.info.get("fingerprint", f"#{i}"), []).append(i)
+        for idx in groups.values():
+            for p, i in enumerate(idx):
+                for j in idx[p + 1:]:
+                    if _same_input(states[i], states[j]):
+                        D[i, j] = D[j, i] = 0.0
+        np.fill_diagonal(D, 0.0)
+        return np.maximum(D, 0.0)
+
+    @staticmethod
+    def _check_pair(a: State, b: State, la: str, lb: str) -> None:
+        if a.n_samples != b.n_samples:
+            raise ValueError(f"{la} has {a.n_samples} samples, {lb} has {b.n_samples}: "
+                             "rows must be matched samples")
+
+    def _states(self, items: Sequence[State | Any]) -> list[State]:
+        if isinstance(items, np.ndarray) and items.ndim == 3:
+            items = list(items)
+        states = [self._ensure_state(x, f"network {i}") for i, x in enumerate(items)]
+        for i, s in enumerate(states[1:], start=1):
+            self._check_pair(states[0], s, "network 0", f"network {i}")
+        return states
+
+
+def _fingerprint(arr: np.ndarray) -> str:
+    """Cheap summary of a recording: shape, sum, sum of squares, hash of the first row.
+
+    Far cheaper than hashing the whole array; only used to find candidate identical
+    pairs, which are then confirmed by comparing the prepared arrays.
+    """
+    row = hashlib.sha1(arr[0].tobytes()).hexdigest()[:16]
+    return f"{arr.shape[0]}x{arr.shape[1]}:{float(arr.sum())!r}:" \
+           f"{float(np.einsum('ij,ij->', arr, arr))!r}:{row}"
+
+
+def _same_input(a: State, b: State) -> bool:
+    """True for the same state, or equal fingerprints and identical prepared arrays.
+
+    Equal states are at distance 0 for any metric (a distance of a state to itself),
+    so this is exact, never a guess.
+    """
+    if a is b:
+        return True
+    fa, fb = a.info.get("fingerprint"), b.info.get("fingerprint")
+    if fa is None or fa != fb or a.arrays.keys() != b.arrays.keys():
+        return False
+    return all(np.array_equal(a.arrays[k], b.arrays[k]) for k in a.arrays)
