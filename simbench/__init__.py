@@ -18,8 +18,10 @@ from simbench.zoo import (  # noqa: E402
     train_population,
 )
 from simbench.zoo.store import Zoo, load_zoo  # noqa: E402
+from simbench.metrics import Metric, available_metrics, compare, get_metric  # noqa: E402
 
 __all__ = [
     "ARCHITECTURES", "SUITES", "TASKS", "Network", "TrainConfig", "__version__",
-    "Zoo", "get_architecture", "get_task", "load_zoo", "train_population",
+    "Metric", "Zoo", "available_metrics", "compare", "get_architecture", "get_metric", "get_task",
+    "load_zoo", "train_population",
 ]

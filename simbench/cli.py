@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -61,6 +62,50 @@ def cmd_zoo_info(args) -> None:
                                         f"{int(zoo.manifest.passed.sum())} passed)"))
 
 
+def cmd_metrics_list(args) -> None:
+    from simbench.metrics import available_metrics
+
+    table = Table(title="simbench metrics (entry-point group simbench.metrics)")
+    for column in ("id", "kind", "parameters", "description"):
+        table.add_column(column)
+    for record in available_metrics():
+        if record.error:
+            table.add_row(record.id, "—", "", f"[red]failed to load: {record.error}[/red]")
+        else:
+            params = ", ".join(f"{k}={v}" for k, v in record.parameters.items())
+            table.add_row(record.id, record.kind, params, record.description)
+    console.print(table)
+
+
+def cmd_run(args) -> None:
+    from simbench.bench.run import run_benchmark
+    from simbench.metrics import available_metrics
+
+    specs = ([r.id for r in available_metrics() if not r.error] if args.metric == ["all"] else args.metric)
+    columns = ["params", "suite", "n_networks", "arch_auc", "task_auc", "knn_arch", "knn_task",
+               "scaffold_specificity", "prepare_seconds", "pairwise_seconds"]
+    for spec in specs:
+        rows = run_benchmark(spec, zoo=args.zoo, suites=args.suite, out=args.out, workers=args.workers,
+                             scheduler=args.scheduler, n_boot=args.bootstrap)
+        console.print(_table(rows[columns], f"{spec} → {args.out}/"))
+
+
+def cmd_plot_mds(args) -> None:
+    from simbench.bench.leaderboard import load_distances
+    from simbench.bench.plots import mds_plot
+    from simbench.bench.run import default_zoo
+    from simbench.metrics import get_metric
+    from simbench.zoo.store import load_zoo
+
+    metric = get_metric(args.metric)
+    zoo = load_zoo(args.zoo) if args.zoo else default_zoo()
+    for suite in args.suite or sorted(set(zoo.manifest.suite)):
+        distances = load_distances(args.leaderboards, suite, metric.name)
+        out = Path(args.out) / f"mds-{suite}-{metric.id}.png"
+        mds_plot(distances, zoo.manifest, f"{metric.name} — {suite}", out)
+        console.print(f"saved {out}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simbench", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -86,6 +131,29 @@ def build_parser() -> argparse.ArgumentParser:
     info = zoo.add_parser("info", help="counts and performance per task × architecture")
     info.add_argument("zoo")
     info.set_defaults(func=cmd_zoo_info)
+
+    metrics = commands.add_parser("metrics", help="the registered metrics").add_subparsers(
+        dest="metrics_command", required=True)
+    metrics.add_parser("list", help="id, kind, parameters, description").set_defaults(func=cmd_metrics_list)
+
+    run = commands.add_parser("run", help="score a metric on a zoo and update the leaderboards")
+    run.add_argument("--metric", nargs="+", required=True, help="metric ids (with parameters), or all")
+    run.add_argument("--zoo", default=None, help="zoo directory (default: the committed reference zoo)")
+    run.add_argument("--suite", nargs="+", default=None, help="suites (default: all in the zoo)")
+    run.add_argument("--out", default="leaderboards", help="leaderboard directory")
+    run.add_argument("--workers", type=int, default=1)
+    run.add_argument("--scheduler", default=None, help="Dask scheduler address, tcp://host:port")
+    run.add_argument("--bootstrap", type=int, default=200, help="bootstrap draws for the intervals")
+    run.set_defaults(func=cmd_run)
+
+    plot = commands.add_parser("plot", help="figures").add_subparsers(dest="plot_command", required=True)
+    mds = plot.add_parser("mds", help="2-D MDS of a saved distance matrix")
+    mds.add_argument("--metric", required=True)
+    mds.add_argument("--zoo", default=None)
+    mds.add_argument("--suite", nargs="+", default=None)
+    mds.add_argument("--leaderboards", default="leaderboards")
+    mds.add_argument("--out", default="leaderboards/plots")
+    mds.set_defaults(func=cmd_plot_mds)
     return parser
 
 
@@ -93,7 +161,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (ValueError, ImportError) as error:
+    except (ValueError, ImportError, FileNotFoundError) as error:
         console.print(f"[red]error:[/red] {error}")
         return 2
     return 0

@@ -23,6 +23,22 @@ ACTIVATIONS = {
     "sigmoid": lambda z: torch.sigmoid(SIGMOID_SLOPE * z),
 }
 
+def _tanh_into(z: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    return torch.sigmoid(z.mul_(2), out=out).mul_(2).sub_(1)
+
+
+def _sigmoid_into(z: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    return torch.sigmoid(z.mul_(SIGMOID_SLOPE), out=out)
+
+
+#: f(z) written into ``out`` (``z`` is scratch and may be overwritten); same operations,
+#: hence the same bits, as :data:`ACTIVATIONS`
+ACTIVATIONS_INTO = {
+    "relu": lambda z, out: torch.clamp_min(z, 0, out=out),
+    "tanh": _tanh_into,
+    "sigmoid": _sigmoid_into,
+}
+
 #: f'(z) written as a function of r = f(z), so backward passes need no pre-activations
 SLOPES = {
     "relu": lambda r: (r > 0).to(r.dtype),

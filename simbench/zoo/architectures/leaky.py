@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from simbench.zoo.architectures.functional import ACTIVATIONS, SLOPES
+from simbench.zoo.architectures.functional import ACTIVATIONS, ACTIVATIONS_INTO, SLOPES
 from simbench.zoo.architectures.population import Population
 
 class LeakyRecurrence(Population):
@@ -21,22 +21,24 @@ class LeakyRecurrence(Population):
         if activation not in valid:
             raise ValueError(f"unknown activation {activation!r}; valid: {', '.join(valid)}")
         self.f, self.slope = ACTIVATIONS[activation], SLOPES[activation]
+        self.f_into = ACTIVATIONS_INTO[activation]
 
     def _recur(self, x, drive):
         rate = self.f(torch.baddbmm(drive, x, self.w_rec))
         return rate if self.alpha == 1 else torch.lerp(x, rate, self.alpha)
 
     def scan(self, drive, h0, save=True):
-        x, states, rates = h0, [], []
-        for drive_t in drive.unbind(0):
-            rate = self.f(torch.baddbmm(drive_t, x, self.w_rec))
-            x = rate if self.alpha == 1 else torch.lerp(x, rate, self.alpha)
-            states.append(x)
-            rates.append(rate)
-        states = torch.stack(states)
-        if not save:
-            return states, None
-        return states, (states if self.alpha == 1 else torch.stack(rates))
+        states = torch.empty_like(drive)
+        leaky = self.alpha != 1
+        rates = torch.empty_like(drive) if leaky and save else states
+        x = h0
+        for t in range(len(drive)):
+            pre = torch.baddbmm(drive[t], x, self.w_rec)
+            rate = self.f_into(pre, rates[t] if rates is not states else (pre if leaky else states[t]))
+            if leaky:
+                torch.lerp(x, rate, self.alpha, out=states[t])
+            x = states[t]
+        return states, (rates if save else None)
 
     def scan_backward(self, d_states, drive, h0, states, rates):
         alpha, w_t = self.alpha, self.w_rec.transpose(1, 2)

@@ -1,0 +1,88 @@
+"""One benchmark run: a metric on a zoo's suites → scores, leaderboard rows, distance matrices.
+
+For each suite, the networks above threshold are recorded on the suite's probe set
+(conditions × time flattened to samples), prepared once (cached in the zoo's
+``cache/`` folder), compared in all pairs, and scored (:mod:`simbench.bench.scores`).
+Nothing is written until every suite has been scored, so a failed run leaves the
+published leaderboards untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import simbench
+from simbench.bench.engine import all_pairs, prepare_all
+from simbench.bench.leaderboard import save_distances, update_leaderboard
+from simbench.bench.scores import SCORES, bootstrap_scores, separation_scores
+from simbench.metrics import get_metric
+from simbench.zoo.store import Zoo, load_zoo
+from simbench.zoo.tasks import SUITES, get_suite
+
+REFERENCE_ZOO = Path(__file__).resolve().parents[2] / "zoo" / "reference"
+
+
+@dataclass
+class SuiteResult:
+    row: dict
+    ids: list[str]
+    distance: np.ndarray
+
+
+def default_zoo() -> Zoo:
+    if not (REFERENCE_ZOO / "manifest.csv").exists():
+        raise ValueError(f"no reference zoo at {REFERENCE_ZOO}; pass --zoo DIR")
+    return load_zoo(REFERENCE_ZOO)
+
+
+def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=200) -> SuiteResult:
+    """Distances and scores of one metric on one suite's networks above threshold."""
+    get_suite(suite)
+    kept = zoo.filter(suite=suite, passed=True)
+    if len(kept) < 2:
+        raise ValueError(f"suite {suite!r}: {len(kept)} network(s) above threshold in {zoo.path}; need 2")
+    manifest = kept.manifest
+    recordings = [lambda i=i: kept.recording(i).samples() for i in kept.ids]
+    states, prepare_seconds = prepare_all(metric, recordings, list(manifest.content_hash),
+                                          cache=zoo.path / "cache" / "metrics")
+    distance, pairwise_seconds = all_pairs(metric, states, workers, scheduler)
+    arch, task = manifest.architecture.to_numpy(), manifest.task.to_numpy()
+    scores = separation_scores(distance, arch, task)
+    intervals = bootstrap_scores(distance, arch, task, n_boot=n_boot)
+    row = {
+        "metric": metric.id, "params": metric.name, "kind": metric.kind, "suite": suite,
+        "zoo": zoo.path.name, "zoo_hash": kept.hash[:16], "n_networks": len(kept),
+        "n_architectures": manifest.architecture.nunique(), "n_tasks": manifest.task.nunique(),
+    }
+    for name in SCORES:
+        row[name] = scores[name]
+        row[f"{name}_low"], row[f"{name}_high"] = intervals[name]
+    row.update({
+        "prepare_seconds": round(prepare_seconds, 3), "pairwise_seconds": round(pairwise_seconds, 3),
+        "simbench_version": simbench.__version__,
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+    })
+    return SuiteResult(row, kept.ids, distance)
+
+
+def run_benchmark(metric_spec: str, zoo=None, suites=None, out="leaderboards", workers=1,
+                  scheduler=None, n_boot=200) -> pd.DataFrame:
+    """Score ``metric_spec`` on every requested suite, then publish rows and matrices."""
+    metric = get_metric(metric_spec)
+    zoo = load_zoo(zoo) if zoo else default_zoo()
+    present = list(dict.fromkeys(zoo.manifest.suite))
+    for suite in suites or []:
+        get_suite(suite)
+        if suite not in present:
+            raise ValueError(f"suite {suite!r} has no networks in {zoo.path}; it has {', '.join(present)}")
+    chosen = suites or [s for s in SUITES if s in present]
+    results = [score_suite(metric, zoo, suite, workers, scheduler, n_boot) for suite in chosen]
+    for result in results:  # publish only once every suite has succeeded
+        save_distances(out, result.row["suite"], metric.name, result.ids, result.distance)
+        update_leaderboard(out, result.row["suite"], result.row)
+    return pd.DataFrame([r.row for r in results])
