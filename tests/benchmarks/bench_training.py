@@ -1,12 +1,14 @@
 """Population training throughput against per-network torch.nn loops.
 
-Run: ``python tests/benchmarks/bench_training.py`` (or ``--networks 8`` for a quick look).
+Run: ``python tests/benchmarks/bench_training.py`` (``--networks 8`` for a quick look).
 
 Both sides train N networks of H units on batches [B, T, I] with Adam, the same number
 of optimiser steps and the same torch thread count. The baseline trains each network
 separately with torch.nn.RNN / GRU / LSTM (torch's fused CPU kernels) plus a Linear
 readout; simbench trains them as one population (stacked parameters, hand-written
-BPTT). Throughput is network-steps per second; the script prints the ratio.
+BPTT). Throughput is network-steps per second; the script prints the median ratio over
+rounds that alternate baseline and population steps, so load drift on a shared machine
+hits both sides alike.
 Targets (2 cores, N=32, H=64, T=100, B=64): ≥ 3× for vanilla and continuous-time
 populations, ≥ 1× against the fused GRU and LSTM kernels.
 """
@@ -27,7 +29,8 @@ BASELINES = {"vanilla-tanh": torch.nn.RNN, "ctrnn-tanh-free": torch.nn.RNN,
 TARGETS = {"vanilla-tanh": 3.0, "ctrnn-tanh-free": 3.0, "gru": 1.0, "lstm": 1.0}
 
 
-def baseline_seconds(cls, n, hidden, inputs, targets, steps):
+def baseline_step(cls, n, hidden, inputs, targets):
+    """One Adam step of every network, each its own torch.nn module (fused CPU kernel)."""
     nets = [torch.nn.ModuleDict({"rnn": cls(inputs.shape[-1], hidden, batch_first=True),
                                  "out": torch.nn.Linear(hidden, targets.shape[-1])}) for _ in range(n)]
     optimisers = [torch.optim.Adam(net.parameters(), lr=1e-3) for net in nets]
@@ -39,10 +42,11 @@ def baseline_seconds(cls, n, hidden, inputs, targets, steps):
             ((net["out"](states) - y) ** 2).mean().backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             opt.step()
-    return _timed(one_step, steps)
+    return one_step
 
 
-def population_seconds(arch, n, hidden, inputs, targets, steps):
+def population_step(arch, n, hidden, inputs, targets):
+    """One step of the same networks as one simbench population."""
     population = get_architecture(arch).population(inputs.shape[-1], targets.shape[-1], hidden, range(n))
     names = [name for name, _ in population.named_parameters()]
     optimiser = PopulationAdam(list(population.parameters()), [m in population.weight_names for m in names])
@@ -55,22 +59,28 @@ def population_seconds(arch, n, hidden, inputs, targets, steps):
         masked_mse(outputs, targets, mask).sum().backward()
         optimiser.step(active)
         population.project()
-    return _timed(one_step, steps)
+    return one_step
 
 
-def _timed(fn, steps):
-    fn()  # warm-up
+def _seconds(fn):
     start = time.perf_counter()
-    for _ in range(steps):
-        fn()
-    return (time.perf_counter() - start) / steps
+    fn()
+    return time.perf_counter() - start
+
+
+def median_ratio(baseline, ours, rounds):
+    """Median over interleaved rounds of baseline time / our time, and our best time."""
+    baseline(), ours()  # warm-up
+    pairs = [(_seconds(baseline), _seconds(ours)) for _ in range(rounds)]
+    ratios = sorted(b / o for b, o in pairs)
+    return ratios[len(ratios) // 2], min(o for _, o in pairs)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--networks", type=int, default=32)
     parser.add_argument("--hidden", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds")
     parser.add_argument("--time", type=int, default=100)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
@@ -83,12 +93,11 @@ def main(argv=None):
     print(f"N={args.networks} H={args.hidden} T={args.time} B={args.batch} threads={args.threads}")
     ratios = {}
     for arch in args.arch:
-        base = baseline_seconds(BASELINES[arch], args.networks, args.hidden, inputs, targets, args.steps)
-        ours = population_seconds(arch, args.networks, args.hidden, inputs, targets, args.steps)
-        ratios[arch] = base / ours
-        rate = args.networks / ours
+        base = baseline_step(BASELINES[arch], args.networks, args.hidden, inputs, targets)
+        ours = population_step(arch, args.networks, args.hidden, inputs, targets)
+        ratios[arch], seconds = median_ratio(base, ours, args.rounds)
         print(f"{arch:16s} vs torch.nn.{BASELINES[arch].__name__:5s}: {ratios[arch]:5.2f}x "
-              f"(target {TARGETS[arch]:.0f}x; {rate:.0f} network-steps/s)")
+              f"(target {TARGETS[arch]:.0f}x; {args.networks / seconds:.0f} network-steps/s)", flush=True)
     return ratios
 
 

@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from simbench.zoo.architectures.functional import tanh
+from simbench.zoo.architectures.functional import ACTIVATIONS_INTO, tanh
 from simbench.zoo.architectures.leaky import LeakyRecurrence
 from simbench.zoo.architectures.population import Population, uniform
 
@@ -165,32 +165,53 @@ class LSTM(Population):
         return torch.cat([o * tanh_c, c], -1)
 
     def scan(self, drive, h0, save=True):
-        state, states, saved = h0, [], []
-        for drive_t in drive.unbind(0):
-            i, f, g, o, c, tanh_c = self._gates(state, drive_t)
-            state = torch.cat([o * tanh_c, c], -1)
-            states.append(state)
-            if save:
-                saved.append(torch.stack([i, f, g, o, tanh_c]))
-        return torch.stack(states), (torch.stack(saved) if save else None)
+        # each step writes into preallocated buffers; the operations (and so the bits)
+        # are those of _gates
+        hidden, shape = self.hidden, (*h0.shape[:-1], self.hidden)
+        states = drive.new_empty(len(drive), *h0.shape)
+        saved = drive.new_empty(len(drive) if save else 1, 5, *shape)
+        scratch = drive.new_empty(shape)
+        state = h0
+        for t in range(len(drive)):
+            i, f, g, o, tanh_c = saved[t if save else 0]
+            pre = torch.baddbmm(drive[t], state[..., :hidden], self.w_rec)
+            pre_i, pre_f, pre_g, pre_o = pre.split(hidden, -1)
+            torch.sigmoid(pre_i, out=i)
+            torch.sigmoid(pre_f, out=f)
+            # torch's kernels vectorise only contiguous inputs; 2z is contiguous as in _gates
+            ACTIVATIONS_INTO["tanh"](torch.mul(pre_g, 1, out=scratch), g)
+            torch.sigmoid(pre_o, out=o)
+            c = states[t, ..., hidden:]
+            torch.add(torch.mul(f, state[..., hidden:], out=scratch), torch.mul(i, g, out=c), out=c)
+            ACTIVATIONS_INTO["tanh"](torch.mul(c, 1, out=scratch), tanh_c)
+            torch.mul(o, tanh_c, out=states[t, ..., :hidden])
+            state = states[t]
+        return states, (saved if save else None)
 
     def scan_backward(self, d_states, drive, h0, states, saved):
         hidden, w_t = self.hidden, self.w_rec.transpose(1, 2)
+        shape = (*h0.shape[:-1], hidden)
         d_drive = torch.empty_like(drive)
-        d_h = torch.zeros_like(h0[..., :hidden])
-        d_c = torch.zeros_like(d_h)
+        d_h, d_c = drive.new_zeros(shape), drive.new_zeros(shape)
+        a, b = drive.new_empty(shape), drive.new_empty(shape)
+
+        def times_one_minus(x, y, out):  # x ⊙ (1 − y), written as −y + 1 (the same bits)
+            return torch.neg(y, out=out).add_(1).mul_(x)
+
         for t in reversed(range(len(drive))):
             i, f, g, o, tanh_c = saved[t]
             c_prev = (states[t - 1] if t else h0)[..., hidden:]
-            d_h = d_states[t, ..., :hidden] + d_h
-            d_c = d_states[t, ..., hidden:] + d_c + d_h * o * (1 - tanh_c * tanh_c)
-            d_gates = d_drive[t].view(*d_h.shape[:-1], 4, hidden)
-            torch.mul(d_c * g, i * (1 - i), out=d_gates[..., 0, :])
-            torch.mul(d_c * c_prev, f * (1 - f), out=d_gates[..., 1, :])
-            torch.mul(d_c * i, 1 - g * g, out=d_gates[..., 2, :])
-            torch.mul(d_h * tanh_c, o * (1 - o), out=d_gates[..., 3, :])
-            d_c = d_c * f
-            d_h = torch.bmm(d_drive[t], w_t)
+            torch.add(d_states[t, ..., :hidden], d_h, out=d_h)
+            # d_c ← d_states[t] + d_c + (d_h ⊙ o) ⊙ (1 − tanh²c)
+            torch.add(d_states[t, ..., hidden:], d_c, out=d_c)
+            d_c.add_(torch.mul(d_h, o, out=a).mul_(times_one_minus(1, torch.mul(tanh_c, tanh_c, out=b), b)))
+            d_gates = d_drive[t].view(*shape[:-1], 4, hidden)
+            torch.mul(torch.mul(d_c, g, out=a), times_one_minus(i, i, b), out=d_gates[..., 0, :])
+            torch.mul(torch.mul(d_c, c_prev, out=a), times_one_minus(f, f, b), out=d_gates[..., 1, :])
+            torch.mul(torch.mul(d_c, i, out=a), times_one_minus(1, torch.mul(g, g, out=b), b), out=d_gates[..., 2, :])
+            torch.mul(torch.mul(d_h, tanh_c, out=a), times_one_minus(o, o, b), out=d_gates[..., 3, :])
+            d_c.mul_(f)
+            torch.bmm(d_drive[t], w_t, out=d_h)
         d_w = self.weight_gradient(h0, states, d_drive)
         return d_drive, torch.cat([d_h, d_c], -1), (d_w,)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from simbench.zoo.architectures.functional import ACTIVATIONS, ACTIVATIONS_INTO, SLOPES
+from simbench.zoo.architectures.functional import ACTIVATIONS, ACTIVATIONS_INTO, SLOPES, SLOPES_INTO
 from simbench.zoo.architectures.population import Population
 
 class LeakyRecurrence(Population):
@@ -21,7 +21,7 @@ class LeakyRecurrence(Population):
         if activation not in valid:
             raise ValueError(f"unknown activation {activation!r}; valid: {', '.join(valid)}")
         self.f, self.slope = ACTIVATIONS[activation], SLOPES[activation]
-        self.f_into = ACTIVATIONS_INTO[activation]
+        self.f_into, self.slope_into = ACTIVATIONS_INTO[activation], SLOPES_INTO[activation]
 
     def _recur(self, x, drive):
         rate = self.f(torch.baddbmm(drive, x, self.w_rec))
@@ -41,16 +41,21 @@ class LeakyRecurrence(Population):
         return states, (rates if save else None)
 
     def scan_backward(self, d_states, drive, h0, states, rates):
+        # every step writes into the buffers below: no allocation inside the loop
         alpha, w_t = self.alpha, self.w_rec.transpose(1, 2)
         d_pre = torch.empty_like(rates)
-        g, d_next = None, None
+        g, carried, slope, scratch = (torch.empty_like(h0) for _ in range(4))
+        d_next = None
         for t in reversed(range(len(rates))):
-            g_t = d_states[t]
-            if d_next is not None:
-                carried = g_t if alpha == 1 else g_t + (1 - alpha) * g
-                g_t = torch.baddbmm(carried, d_next, w_t)
-            d_next = torch.mul(g_t * alpha, self.slope(rates[t]), out=d_pre[t])
-            g = g_t
+            if d_next is None:
+                g.copy_(d_states[t])
+            elif alpha == 1:
+                torch.baddbmm(d_states[t], d_next, w_t, out=g)
+            else:  # g ← d_states[t] + (1 − α) g + δ_{t+1} W_recᵀ
+                torch.add(d_states[t], torch.mul(g, 1 - alpha, out=carried), out=carried)
+                torch.baddbmm(carried, d_next, w_t, out=g)
+            self.slope_into(rates[t], slope, scratch)
+            d_next = torch.mul(torch.mul(g, alpha, out=carried), slope, out=d_pre[t])
         d_h0 = torch.bmm(d_next, w_t)
         if alpha != 1:
             d_h0 += (1 - alpha) * g
