@@ -82,12 +82,14 @@ def cmd_run(args) -> None:
     from simbench.metrics import available_metrics
 
     specs = ([r.id for r in available_metrics() if not r.error] if args.metric == ["all"] else args.metric)
-    columns = ["params", "suite", "n_networks", "arch_auc", "task_auc", "knn_arch", "knn_task",
-               "scaffold_specificity", "prepare_seconds", "pairwise_seconds"]
+    columns = {"suite": "suite", "n_networks": "n", "arch_auc": "arch_auc", "task_auc": "task_auc",
+               "knn_arch": "knn_arch", "knn_task": "knn_task", "scaffold_specificity": "specificity",
+               "prepare_seconds": "prepare s", "pairwise_seconds": "pairs s"}
     for spec in specs:
         rows = run_benchmark(spec, zoo=args.zoo, suites=args.suite, out=args.out, workers=args.workers,
                              scheduler=args.scheduler, n_boot=args.bootstrap)
-        console.print(_table(rows[columns], f"{spec} → {args.out}/"))
+        shown = rows[list(columns)].rename(columns=columns)
+        console.print(_table(shown, f"{rows.params[0]} → {args.out}/"))
 
 
 def cmd_plot_mds(args) -> None:

@@ -62,3 +62,9 @@ def test_bad_input():
         separation_scores(np.zeros((3, 4)), ARCH[:3], TASK[:3])
     with pytest.raises(ValueError, match="labels"):
         separation_scores(np.zeros((3, 3)), ARCH[:2], TASK[:3])
+
+
+def test_a_single_task_gives_no_task_scores():
+    one_task = np.array(["cddm"] * len(ARCH))
+    s = separation_scores(_label_distance(ARCH), ARCH, one_task)
+    assert np.isnan(s["task_auc"]) and np.isnan(s["knn_task"]) and s["arch_auc"] == 1.0

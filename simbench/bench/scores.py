@@ -38,6 +38,8 @@ def _pair_auc(distance, origin, group, label) -> float:
 
 def _knn_accuracy(distance, origin, group, label) -> float:
     """Leave-one-out 1-NN accuracy of ``label`` with neighbours in the same ``group``."""
+    if len(np.unique(label)) < 2:
+        return float("nan")  # one class only: nothing to classify
     d = distance.astype(float).copy()
     excluded = (group[:, None] != group[None, :]) | (origin[:, None] == origin[None, :])
     d[excluded] = np.inf
