@@ -36,22 +36,22 @@ def test_prepare_is_cached_by_key(tmp_path):
     metric = get_metric("cca")
     data = _recordings()
     keys = [f"net{i}" for i in range(len(data))]
-    first, seconds = prepare_all(metric, data, keys, cache=tmp_path)
-    assert seconds > 0
+    first, seconds, hits = prepare_all(metric, data, keys, cache=tmp_path)
+    assert seconds > 0 and hits == 0
 
     def never():
         raise AssertionError("a cached network was recomputed")
 
-    again, seconds = prepare_all(metric, [never] * len(data), keys, cache=tmp_path)
-    assert seconds == 0
+    again, cached_seconds, hits = prepare_all(metric, [never] * len(data), keys, cache=tmp_path)
+    assert hits == len(data) and cached_seconds == pytest.approx(seconds)  # the recorded cost
     np.testing.assert_array_equal(metric.pairwise(again), metric.pairwise(first))
-    other, _ = prepare_all(get_metric("shape:alpha=0.5"), data, keys, cache=tmp_path)
+    other, _, _ = prepare_all(get_metric("shape:alpha=0.5"), data, keys, cache=tmp_path)
     assert other[0].metric != first[0].metric  # a different configuration has its own entries
 
 
 def test_process_pool_gives_the_local_matrix():
     metric = get_metric("procrustes")
-    states, _ = prepare_all(metric, _recordings(n=7))
+    states, _, _ = prepare_all(metric, _recordings(n=7))
     local, _ = all_pairs(metric, states)
     pooled, _ = all_pairs(metric, states, workers=2)
     np.testing.assert_allclose(pooled, local, atol=1e-10)
@@ -60,7 +60,7 @@ def test_process_pool_gives_the_local_matrix():
 def test_dask_cluster_gives_the_local_matrix():
     distributed = pytest.importorskip("distributed")
     metric = get_metric("cka")
-    states, _ = prepare_all(metric, _recordings(n=5))
+    states, _, _ = prepare_all(metric, _recordings(n=5))
     local, _ = all_pairs(metric, states)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
                                   dashboard_address=None) as cluster:

@@ -32,49 +32,56 @@ def _cache_file(cache: Path, metric: Metric, key: str) -> Path:
     return cache / folder / f"{key}.safetensors"
 
 
-def _load_state(path: Path, metric: Metric) -> State | None:
+def _load_state(path: Path, metric: Metric) -> tuple[State, float] | None:
     try:
         with safe_open(str(path), "np") as f:
             meta = f.metadata() or {}
             if meta.get("metric") != metric.name:
                 return None
             arrays = {k: f.get_tensor(k) for k in f.keys()}
-        return State(metric.name, int(meta["n_samples"]), arrays, json.loads(meta["info"]))
+        state = State(metric.name, int(meta["n_samples"]), arrays, json.loads(meta["info"]))
+        return state, float(meta["seconds"])
     except (OSError, SafetensorError, KeyError, ValueError):
         return None  # a broken cache entry is recomputed
 
 
-def _save_state(path: Path, state: State) -> None:
+def _save_state(path: Path, state: State, seconds: float) -> None:
     try:
         info = json.dumps(dict(state.info))
     except TypeError:
         return  # not cacheable without pickle: keep it in memory only
     arrays = {k: np.ascontiguousarray(v) for k, v in state.arrays.items()}
-    meta = {"metric": state.metric, "n_samples": str(state.n_samples), "info": info}
+    meta = {"metric": state.metric, "n_samples": str(state.n_samples), "info": info,
+            "seconds": repr(seconds)}
     atomic_write(path, lambda tmp: save_file(arrays, str(tmp), meta))
 
 
-def prepare_all(metric: Metric, recordings, keys=None, cache=None) -> tuple[list[State], float]:
+def prepare_all(metric: Metric, recordings, keys=None, cache=None) -> tuple[list[State], float, int]:
     """Prepared states of ``recordings`` (callables or arrays), cached by ``keys``.
 
     A recording may be a zero-argument callable so that cached networks are never
-    loaded or simulated. Returns the states and the seconds spent preparing.
+    loaded or simulated. Returns the states, the seconds ``metric.prepare`` took (as
+    measured when each state was made, so a cached run reports the same cost), and how
+    many states came from the cache.
     """
     cache = Path(cache) if cache else None
-    states, seconds = [], 0.0
+    states, seconds, hits = [], 0.0, 0
     for index, recording in enumerate(recordings):
         key = keys[index] if keys is not None else None
         path = _cache_file(cache, metric, key) if cache and key else None
-        state = _load_state(path, metric) if path and path.exists() else None
-        if state is None:
-            start = time.perf_counter()
+        cached = _load_state(path, metric) if path and path.exists() else None
+        if cached is None:
             data = recording() if callable(recording) else recording
+            start = time.perf_counter()
             state = metric.prepare(data, label=key or f"network {index}")
-            seconds += time.perf_counter() - start
+            took = time.perf_counter() - start
             if path:
-                _save_state(path, state)
+                _save_state(path, state, took)
+        else:
+            (state, took), hits = cached, hits + 1
+        seconds += took
         states.append(state)
-    return states, seconds
+    return states, seconds, hits
 
 
 def _block_distances(metric: Metric, states: list[State], rows: list[int]) -> list[tuple[int, int, float]]:

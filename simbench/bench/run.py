@@ -48,8 +48,8 @@ def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=
         raise ValueError(f"suite {suite!r}: {len(kept)} network(s) above threshold in {zoo.path}; need 2")
     manifest = kept.manifest
     recordings = [lambda i=i: kept.recording(i).samples() for i in kept.ids]
-    states, prepare_seconds = prepare_all(metric, recordings, list(manifest.content_hash),
-                                          cache=zoo.path / "cache" / "metrics")
+    states, prepare_seconds, _ = prepare_all(metric, recordings, list(manifest.content_hash),
+                                             cache=zoo.path / "cache" / "metrics")
     distance, pairwise_seconds = all_pairs(metric, states, workers, scheduler)
     arch, task = manifest.architecture.to_numpy(), manifest.task.to_numpy()
     scores = separation_scores(distance, arch, task)
