@@ -205,6 +205,10 @@ class Metric:
         parameters; an instance whose parameters change this sets its own attribute).
     parameters : dict[str, Param]
         The keyword parameters the constructor accepts, with defaults and valid values.
+    invariances : tuple[str, ...]
+        Transformations of the units that leave the distance unchanged (for the default
+        parameters), from ``"translation"``, ``"rotation"``, ``"permutation"``,
+        ``"scale"``, ``"linear"``; checked by :mod:`simbench.metrics.conformance`.
 
     Contract: ``distance`` is ≥ 0, 0 for identical inputs and symmetric.
     """
@@ -214,6 +218,7 @@ class Metric:
     description: ClassVar[str] = ""
     triangle_inequality: bool = False
     parameters: ClassVar[dict[str, Param]] = {}
+    invariances: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.parameters))

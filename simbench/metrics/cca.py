@@ -49,6 +49,7 @@ class CCA(CrossProductMetric):
     kind = "geometry"
     description = "Canonical correlation analysis: angular distance of mean canonical correlation (shape metric, alpha=0)."
     triangle_inequality = True
+    invariances = ("translation", "rotation", "permutation", "scale", "linear")
     parameters = {
         "score": Param("angular", choices=("angular", "one_minus_mean"),
                        doc="arccos(sum rho / sqrt(dx dy)) or 1 - mean rho"),

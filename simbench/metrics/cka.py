@@ -39,6 +39,7 @@ class CKA(Metric):
     kind = "geometry"
     description = "Linear centred kernel alignment as arccos(CKA) (Kornblith et al. 2019)."
     triangle_inequality = True
+    invariances = ("translation", "rotation", "permutation", "scale")
     parameters = {
         "estimator": Param("biased", choices=("biased", "unbiased"),
                            doc="biased HSIC or the unbiased estimator of Song et al. 2012"),

@@ -42,6 +42,7 @@ class GromovWasserstein(Metric):
     kind = "geometry"
     description = "Gromov-Wasserstein distance between sample-by-sample distance matrices (POT)."
     triangle_inequality = False
+    invariances = ("translation", "rotation", "permutation", "scale")
     parameters = {
         "n_samples": Param(200, low=3, doc="evenly spaced samples kept per network"),
     }

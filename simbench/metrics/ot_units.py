@@ -38,6 +38,7 @@ class OTUnits(Metric):
     kind = "geometry"
     description = "2-Wasserstein distance between units seen as normalised response vectors (POT emd2)."
     triangle_inequality = True
+    invariances = ("translation", "permutation", "scale")
     parameters: dict = {}
 
     def _prepare(self, X: np.ndarray) -> dict:

@@ -32,6 +32,7 @@ class Permutation(Metric):
     kind = "geometry"
     description = "Permutation metric: centring + optimal one-to-one unit matching (netrep PermutationMetric)."
     triangle_inequality = True
+    invariances = ("translation", "permutation", "scale")
     parameters = {
         "score": Param("angular", choices=("angular", "euclidean"),
                        doc="angular distance in [0, pi] or euclidean distance after matching"),

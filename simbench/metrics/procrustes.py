@@ -23,6 +23,7 @@ class Procrustes(Shape):
     id = "procrustes"
     description = "Procrustes shape distance: centring + optimal rotation, no whitening (Williams et al. 2021)."
     triangle_inequality = True
+    invariances = ("translation", "rotation", "permutation", "scale")
     parameters = {"score": Shape.parameters["score"]}
 
     @property

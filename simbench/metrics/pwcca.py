@@ -36,6 +36,7 @@ class PWCCA(Metric):
     kind = "geometry"
     description = "Projection-weighted CCA: 1 - weighted mean canonical correlation, symmetrised (Morcos et al. 2018)."
     triangle_inequality = False
+    invariances = ("translation", "permutation", "scale")
     parameters = {
         "reg": Param(1e-6, low=0.0, high=1.0, low_open=True, high_open=True,
                      doc="relative eigenvalue floor for near-singular covariances"),

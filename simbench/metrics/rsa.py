@@ -67,6 +67,7 @@ class RSA(Metric):
     kind = "geometry"
     description = "Representational similarity analysis: 1 - correlation of RDM upper triangles (Kriegeskorte et al. 2008)."
     triangle_inequality = False
+    invariances = ("permutation", "scale")
     parameters = {
         "n_conditions": Param(None, type=int, low=1, allow_none=True,
                               doc="average each of this many condition blocks over time"),

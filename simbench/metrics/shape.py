@@ -54,6 +54,7 @@ class Shape(CrossProductMetric):
     kind = "geometry"
     description = "Generalized shape metric: partial whitening (alpha) + optimal rotation (Williams et al. 2021)."
     triangle_inequality = True
+    invariances = ("translation", "rotation", "permutation", "scale")
     parameters = {
         "alpha": Param(1.0, low=0.0, high=1.0,
                        doc="whitening: 0 = CCA (full whitening), 1 = Procrustes (none)"),

@@ -66,6 +66,7 @@ class SVCCA(CrossProductMetric):
     kind = "geometry"
     description = "SVCCA: SVD keeping a fraction of variance, then 1 - mean canonical correlation (Raghu et al. 2017)."
     triangle_inequality = False
+    invariances = ("translation", "rotation", "permutation", "scale")
     parameters = {
         "keep_variance": Param(0.99, low=0.0, high=1.0, low_open=True,
                                doc="fraction of variance the SVD step keeps"),

@@ -33,6 +33,7 @@ class TrajLSQ(Metric):
     kind = "geometry"
     description = "Residual of the least-squares map between top-k PC trajectories, symmetrised (Tolmachev & Engel 2025)."
     triangle_inequality = False
+    invariances = ("translation", "rotation", "permutation", "scale")
     parameters = {
         "n_components": Param(10, low=1, doc="number of principal components kept"),
     }
