@@ -100,3 +100,10 @@ def test_cli_run_list_and_plot(zoo_dir, tmp_path, capsys):
                       "ot-units", "gw", "traj-lsq"):
         assert metric_id in listed
     assert main(["run", "--metric", "nope", "--zoo", str(zoo_dir), "--out", str(out)]) == 2
+
+
+def test_trajectory_metrics_learn_the_number_of_conditions(zoo_dir, tmp_path):
+    rows = run_benchmark("rsa", zoo=zoo_dir, out=tmp_path, n_boot=5)
+    assert "n_conditions=24" in rows.params[0]  # memory3's probe set has 24 conditions
+    rows = run_benchmark("rsa:n_conditions=12", zoo=zoo_dir, out=tmp_path, n_boot=5)
+    assert "n_conditions=12" in rows.params[0]  # an explicit choice is kept

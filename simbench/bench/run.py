@@ -40,12 +40,26 @@ def default_zoo() -> Zoo:
     return load_zoo(REFERENCE_ZOO)
 
 
+def with_trajectory_structure(metric, n_conditions: int):
+    """Tell a metric that reads trajectories how many conditions a recording holds.
+
+    Recordings are conditions × time flattened; metrics with an ``n_conditions``
+    parameter (``dsa``: one delay embedding per trajectory; ``rsa``: an RDM over the
+    probe conditions) get the suite's count unless the user set one.
+    """
+    declared = getattr(type(metric), "parameters", {}).get("n_conditions")
+    if declared is None or metric.params["n_conditions"] != declared.default:
+        return metric
+    return type(metric)(**{**metric.params, "n_conditions": n_conditions})
+
+
 def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=200) -> SuiteResult:
     """Distances and scores of one metric on one suite's networks above threshold."""
     get_suite(suite)
     kept = zoo.filter(suite=suite, passed=True)
     if len(kept) < 2:
         raise ValueError(f"suite {suite!r}: {len(kept)} network(s) above threshold in {zoo.path}; need 2")
+    metric = with_trajectory_structure(metric, len(get_suite(suite).probe_trials().conditions))
     manifest = kept.manifest
     recordings = [lambda i=i: kept.recording(i).samples() for i in kept.ids]
     states, prepare_seconds, _ = prepare_all(metric, recordings, list(manifest.content_hash),
