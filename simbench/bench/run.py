@@ -1,7 +1,8 @@
 """One benchmark run: a metric on a zoo's suites → scores, leaderboard rows, distance matrices.
 
 For each suite, the networks above threshold are recorded on the suite's probe set
-(conditions × time flattened to samples), prepared once (cached in the zoo's
+(conditions × time flattened to samples; metrics declaring ``input = "network"`` get
+the network itself), prepared once (cached in the zoo's
 ``cache/`` folder), compared in all pairs, and scored (:mod:`simbench.bench.scores`).
 Nothing is written until every suite has been scored, so a failed run leaves the
 published leaderboards untouched.
@@ -61,7 +62,10 @@ def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=
         raise ValueError(f"suite {suite!r}: {len(kept)} network(s) above threshold in {zoo.path}; need 2")
     metric = with_trajectory_structure(metric, len(get_suite(suite).probe_trials().conditions))
     manifest = kept.manifest
-    recordings = [lambda i=i: kept.recording(i).samples() for i in kept.ids]
+    if getattr(metric, "input", "recording") == "network":  # dynamics metrics analyse the network
+        recordings = [lambda i=i: kept.network(i) for i in kept.ids]
+    else:
+        recordings = [lambda i=i: kept.recording(i).samples() for i in kept.ids]
     states, prepare_seconds, _ = prepare_all(metric, recordings, list(manifest.content_hash),
                                              cache=zoo.path / "cache" / "metrics")
     distance, pairwise_seconds = all_pairs(metric, states, workers, scheduler)
