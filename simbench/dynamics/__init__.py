@@ -1,0 +1,35 @@
+"""Dynamics of trained networks: fixed points, linearisation, slow manifolds, limit cycles, topology.
+
+Quick use::
+
+    from simbench.dynamics import analyse, analyse_many
+    result = analyse(zoo.network("flipflop3-gru-h32-s0"))     # a DynamicsResult
+    result.summary()                                          # counts per input condition
+    result.graph(0)                                           # networkx topology graph
+    arrays, meta = result.to_arrays()                         # safetensors + JSON, no pickle
+
+Modules: :mod:`~simbench.dynamics.system` (batched systems from networks / populations /
+Network-like objects), :mod:`~simbench.dynamics.fixed_points` (the batched finder),
+:mod:`~simbench.dynamics.attractors` (slow manifolds, limit cycles),
+:mod:`~simbench.dynamics.topology` (graphs and their comparison),
+:mod:`~simbench.dynamics.inputs` (the suites' constant inputs),
+:mod:`~simbench.dynamics.analysis` (the pipeline), :mod:`~simbench.dynamics.result`.
+"""
+
+from simbench.dynamics.analysis import AnalysisOptions, analyse, analyse_many, analyse_system
+from simbench.dynamics.fixed_points import FinderOptions, jacobian, minimise_speed, newton_polish
+from simbench.dynamics.inputs import constant_inputs
+from simbench.dynamics.result import DynamicsResult
+from simbench.dynamics.system import System, as_system, stack_networks
+
+
+def topology_distance_matrix(networks, **kwargs):
+    """All-pairs ``fp-topology`` distances (see :func:`simbench.metrics.fp_topology.topology_distance_matrix`)."""
+    from simbench.metrics.fp_topology import topology_distance_matrix as compute
+
+    return compute(networks, **kwargs)
+
+
+__all__ = ["AnalysisOptions", "DynamicsResult", "FinderOptions", "System", "analyse", "analyse_many",
+           "analyse_system", "as_system", "constant_inputs", "jacobian", "minimise_speed", "newton_polish",
+           "stack_networks", "topology_distance_matrix"]

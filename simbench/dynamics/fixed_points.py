@@ -1,0 +1,304 @@
+"""Batched fixed-point finding (after Golub & Sussillo's FixedPointFinder, JOSS 2018).
+
+A fixed point of a network under a constant input u is a state h with F(h, u) = h
+(discrete time) or f(·) − h = 0 (continuous time; :meth:`System.rhs`). Following
+Sussillo & Barak (2013) we minimise the *speed*
+
+    q(h) = ½ ‖rhs(h, u)‖²,   rhs = F(h,u) − h  (discrete)  or  (F(h,u) − h)/α  (continuous)
+
+from many initial states at once. All networks of a :class:`~simbench.dynamics.system.System`
+and all initial states (of all constant inputs) form one batch ``[N, B, S]``: each
+iteration is one batched forward and backward pass of the stacked networks.
+
+Optimiser (per state, fully vectorised):
+
+- Adam (β₁ = 0.9, β₂ = 0.999, ε = ``adam_eps``) on q with a per-state adaptive learning
+  rate: a step that lowers q is accepted and the rate grows by ``lr_grow``; a step that
+  raises q is rejected (the state returns to its best point), the rate shrinks by
+  ``lr_shrink`` and the momentum restarts at the best point's gradient (so the next,
+  shorter step is a descent direction). Moments are updated only at accepted points.
+- A state stops when q < ``tol_q``, when an accepted step lowers q by less than
+  ``tol_dq``, when its rate falls below ``lr_min`` (no descent possible at that scale),
+  when q fell by less than ``stall_drop`` over the last ``stall_window`` iterations, or
+  after ``max_iters`` iterations. Every ``compact_every`` iterations stopped states
+  leave the batch, so the cost follows the states still moving.
+- The first point where each state's q drops below ``tol_slow`` is kept as a *slow
+  point* snapshot: on a continuous attractor these snapshots spread along the slow
+  manifold where the trajectories reached it (later iterations let them drift along
+  it), which is what :mod:`simbench.dynamics.attractors` measures.
+- Newton polish (:func:`newton_polish`): ``newton_iters`` steps of
+  (J − I) δ = −(F(h) − h) solved per point with ``torch.linalg.solve_ex``; a step is
+  kept only where it lowers q; where it does not (J − I near singular, as on a line of
+  fixed points), the minimum-norm least-squares step (pseudo-inverse, relative cut-off
+  1e-8) is tried instead. Isolated fixed points reach q ≈ 1e-25 in float64; points on
+  approximate slow manifolds keep their Adam value.
+
+Post-processing (:func:`unique_points`, :func:`outlier_mask`): points closer than
+``tol_unique`` (Euclidean) to a point of lower q are duplicates; points farther than
+``outlier_distance_scale`` × (mean distance of the initial states to their centroid)
+from that centroid are outliers (FixedPointFinder's rule).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from simbench.dynamics.system import System
+
+
+@dataclass(frozen=True)
+class FinderOptions:
+    """Parameters of the fixed-point search (defaults follow FixedPointFinder where it has one).
+
+    tol_q: a state stops once q < tol_q; a point is a *fixed point* if q ≤ tol_q after
+        the Newton polish (FixedPointFinder: 1e-12).
+    tol_dq: a state stops when an accepted step lowers q by less than this (1e-20).
+    max_iters: iteration limit of the Adam phase (5000).
+    lr_init, lr_grow, lr_shrink, lr_min, lr_max: per-state adaptive learning rate
+        (start, ×grow on an accepted step, ×shrink on a rejected one, stop below
+        lr_min, never above lr_max).
+    adam_eps: Adam's ε (FixedPointFinder uses 0.01: steps become plain gradient steps
+        once gradients are small, which is what converges on quadratic minima).
+    newton_iters: Newton polish iterations (0 disables it).
+    tol_unique: points closer than this are one point (1e-3).
+    outlier_distance_scale: outliers lie beyond this × the mean distance of the initial
+        states from their centroid (10).
+    tol_slow: q threshold of a slow point (snapshot taken when a state first gets below
+        it); :func:`simbench.dynamics.analyse` sets it per network from a relative speed.
+    stall_window, stall_drop: a state also stops when its q fell by less than the
+        fraction stall_drop over the last stall_window iterations (a slow point creeping
+        along a slow manifold, or a local minimum of q; 0 disables the rule).
+    compact_every: iterations between removals of stopped states from the batch.
+    jacobian_chunk: maximal points × S per Jacobian evaluation (memory bound).
+    """
+
+    tol_q: float = 1e-12
+    tol_dq: float = 1e-20
+    max_iters: int = 5000
+    lr_init: float = 0.1
+    lr_grow: float = 1.2
+    lr_shrink: float = 0.5
+    lr_min: float = 1e-12
+    lr_max: float = 10.0
+    adam_eps: float = 1e-2
+    newton_iters: int = 6
+    tol_unique: float = 1e-3
+    outlier_distance_scale: float = 10.0
+    tol_slow: float = 1e-6
+    stall_window: int = 250
+    stall_drop: float = 0.05
+    compact_every: int = 25
+    jacobian_chunk: int = 1 << 18
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Minimised:
+    """Result of :func:`minimise_speed` for a batch ``[N, B]``."""
+
+    h: torch.Tensor          # [N,B,S] best state reached
+    q: torch.Tensor          # [N,B]
+    iters: torch.Tensor      # [N,B] iterations run
+    slow_h: torch.Tensor     # [N,B,S] first state with q < tol_slow (undefined where not slow)
+    slow: torch.Tensor       # [N,B] bool: a slow snapshot exists
+    iterations: int          # iterations of the whole batch
+
+
+def speed(system: System, h: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """q = ½‖rhs(h, u)‖² for ``h [N,B,S]``, ``u [N,B,I]`` → ``[N,B]`` (no graph)."""
+    with torch.no_grad():
+        r = system.rhs(h, u)
+        return 0.5 * (r * r).sum(-1)
+
+
+def minimise_speed(system: System, u: torch.Tensor, h0: torch.Tensor, options: FinderOptions | None = None,
+                   q_slow=None) -> Minimised:
+    """Minimise q from every initial state of ``h0 [N,B,S]`` under inputs ``u [N,B,I]``.
+
+    ``q_slow``: slow-point threshold, a number or one per network ``[N]`` (default
+    ``options.tol_slow``).
+    """
+    o = options or FinderOptions()
+    h0 = system.tensor(h0)
+    u = system.tensor(u)
+    N, B, S = h0.shape
+    q_slow = torch.as_tensor(o.tol_slow if q_slow is None else q_slow, dtype=h0.dtype).reshape(-1)
+    q_slow = q_slow.expand(N).clone()[:, None] if q_slow.numel() in (1, N) else None
+    if q_slow is None:
+        raise ValueError(f"q_slow must be a number or one value per network ({N})")
+    dev = h0.device
+    # global results, written back at every compaction
+    best_h, best_q = h0.clone(), torch.full((N, B), float("inf"), dtype=h0.dtype)
+    iters = torch.zeros(N, B, dtype=torch.long)
+    slow_h, slow = h0.clone(), torch.zeros(N, B, dtype=torch.bool)
+
+    idx = torch.arange(B, device=dev).expand(N, B).clone()   # active set: positions into B
+    valid = torch.ones(N, B, dtype=torch.bool)
+    x, ua = h0.clone(), u.clone()
+    xb, qb = x.clone(), torch.full((N, B), float("inf"), dtype=h0.dtype)
+    lr = torch.full((N, B), o.lr_init, dtype=h0.dtype)
+    m, v, gb = torch.zeros_like(x), torch.zeros_like(x), torch.zeros_like(x)
+    t = torch.zeros(N, B, dtype=h0.dtype)
+    done = torch.zeros(N, B, dtype=torch.bool)
+    n_it = torch.zeros(N, B, dtype=torch.long)
+    sh, sl = x.clone(), torch.zeros(N, B, dtype=torch.bool)
+    q_ref = torch.full((N, B), float("inf"), dtype=h0.dtype)
+    b1, b2 = 0.9, 0.999
+
+    def write_back():
+        rows = torch.arange(N)[:, None].expand_as(idx)[valid]
+        cols = idx[valid]
+        best_h[rows, cols] = xb[valid]
+        best_q[rows, cols] = qb[valid]
+        iters[rows, cols] = n_it[valid]
+        slow_h[rows, cols] = sh[valid]
+        slow[rows, cols] = sl[valid]
+
+    iteration = 0
+    for iteration in range(1, o.max_iters + 1):
+        x.requires_grad_(True)
+        with torch.enable_grad():
+            r = system.rhs(x, ua)
+            q = 0.5 * (r * r).sum(-1)
+            (g,) = torch.autograd.grad(q.sum(), x)
+        x, q = x.detach(), q.detach()
+        running = ~done
+        n_it += running
+        q = torch.where(torch.isfinite(q), q, torch.full_like(q, float("inf")))
+        better = (q <= qb) & running
+        gain = qb - q
+        bm = better[..., None]
+        xb = torch.where(bm, x, xb)
+        qb = torch.where(better, q, qb)
+        fresh = better & (q < q_slow) & ~sl
+        if bool(fresh.any()):
+            sh = torch.where(fresh[..., None], x, sh)
+            sl |= fresh
+        lr = torch.where(better, (lr * o.lr_grow).clamp(max=o.lr_max), torch.where(running, lr * o.lr_shrink, lr))
+        t += better
+        gb = torch.where(bm, g, gb)
+        # accepted: Adam moments; rejected: the momentum restarts at the best point's
+        # gradient (m̂ = g), so the next, shorter step is a preconditioned descent direction
+        # (stopped states keep x = xb whatever their moments)
+        c1 = (1 - b1 ** t.clamp(min=1))[..., None]
+        m = torch.where(bm, m.mul_(b1).add_(g, alpha=1 - b1), gb * c1)
+        v = torch.where(bm, (g * g).mul_(1 - b2).add_(v, alpha=b2), v)
+        done |= (qb < o.tol_q) | (better & (gain < o.tol_dq) & (t > 1)) | (lr < o.lr_min)
+        done |= ~valid
+        if o.stall_window and iteration % o.stall_window == 0:
+            done |= torch.isfinite(q_ref) & (qb > (1 - o.stall_drop) * q_ref)
+            q_ref = qb.clone()
+        if bool(done.all()):
+            break
+        # x = xb − lr · m̂ / (√v̂ + ε), with the bias corrections as per-state scalars
+        tc = t.clamp(min=1)[..., None]
+        scale = torch.where(done[..., None], 0.0, lr[..., None] / c1)
+        denom = v.sqrt().mul_((1 - b2 ** tc).rsqrt()).add_(o.adam_eps)
+        x = torch.addcdiv(xb, m * scale, denom, value=-1.0)
+        if iteration % o.compact_every == 0:
+            active = ~done
+            counts = active.sum(1)
+            width = int(counts.max())
+            if width <= 0.75 * idx.shape[1]:
+                write_back()
+                order = torch.argsort((~active).to(torch.int8), dim=1, stable=True)[:, :max(width, 1)]
+                pick = lambda a: torch.gather(a, 1, order if a.ndim == 2 else order[..., None].expand(-1, -1, a.shape[-1]))
+                idx, valid = pick(idx), pick(active)
+                x, ua, xb, qb, lr, m, v, gb, t, q_ref = map(pick, (x, ua, xb, qb, lr, m, v, gb, t, q_ref))
+                n_it, sh, sl = pick(n_it), pick(sh), pick(sl)
+                done = ~valid
+    write_back()
+    return Minimised(best_h, best_q, iters, slow_h, slow, iteration)
+
+
+def jacobian(system: System, h: torch.Tensor, u: torch.Tensor, chunk: int = 1 << 18) -> torch.Tensor:
+    """Jacobian of the step map, ∂F(h,u)/∂h, at ``h [N,B,S]`` → ``[N,B,S,S]``.
+
+    One backward pass per chunk: each point is replicated S times and replica i
+    contributes only output i, so the gradient of Σ F_i(replica i) is row i of J
+    (valid because batch rows of a network's step are independent).
+    """
+    h, u = system.tensor(h), system.tensor(u)
+    N, B, S = h.shape
+    I = u.shape[-1]
+    per = max(1, chunk // max(1, N * S))
+    blocks = []
+    for start in range(0, B, per):
+        hc, uc = h[:, start:start + per], u[:, start:start + per]
+        c = hc.shape[1]
+        hr = hc[:, :, None, :].expand(N, c, S, S).reshape(N, c * S, S).clone().requires_grad_(True)
+        ur = uc[:, :, None, :].expand(N, c, S, I).reshape(N, c * S, I)
+        with torch.enable_grad():
+            out = system.step(hr, ur).reshape(N, c, S, S)
+            diag = torch.diagonal(out, dim1=2, dim2=3)
+            (grad,) = torch.autograd.grad(diag.sum(), hr)
+        blocks.append(grad.reshape(N, c, S, S))
+    if not blocks:
+        return h.new_zeros(N, 0, S, S)
+    return torch.cat(blocks, 1)
+
+
+def newton_polish(system: System, u: torch.Tensor, h: torch.Tensor, iters: int = 6,
+                  chunk: int = 1 << 18) -> tuple[torch.Tensor, torch.Tensor]:
+    """Newton steps (J − I) δ = −(F(h) − h), kept per point only where q decreases."""
+    h, u = system.tensor(h).clone(), system.tensor(u)
+    q = speed(system, h, u)
+    eye = torch.eye(h.shape[-1], dtype=h.dtype)
+    for _ in range(iters):
+        J = jacobian(system, h, u, chunk)
+        with torch.no_grad():
+            residual = system.step(h, u) - h
+            delta, info = torch.linalg.solve_ex(J - eye, -residual[..., None])
+            candidate = h + delta[..., 0]
+            ok = (info == 0) & torch.isfinite(candidate).all(-1)
+            candidate = torch.where(ok[..., None], candidate, h)
+            q_new = speed(system, candidate, u)
+            keep = ok & torch.isfinite(q_new) & (q_new < q)
+            if not bool(keep.all()):
+                # (near-)singular J − I, e.g. on a line of fixed points: the minimum-norm
+                # least-squares step, small singular values cut off
+                redo = ~keep
+                alt = h.clone()
+                alt[redo] = h[redo] - (torch.linalg.pinv(J[redo] - eye, rtol=1e-8) @ residual[redo][..., None])[..., 0]
+                q_alt = speed(system, alt, u)
+                use = ~keep & torch.isfinite(q_alt) & (q_alt < q)
+                candidate = torch.where(use[..., None], alt, candidate)
+                q_new = torch.where(use, q_alt, q_new)
+                keep = keep | use
+            if not bool(keep.any()):
+                break
+            h = torch.where(keep[..., None], candidate, h)
+            q = torch.where(keep, q_new, q)
+    return h, q
+
+
+def unique_points(x: np.ndarray, q: np.ndarray, tol: float) -> np.ndarray:
+    """Indices of representatives: greedy in order of increasing q, dropping points within ``tol``."""
+    if len(x) == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(q, kind="stable")
+    x = x[order]
+    covered = np.zeros(len(x), dtype=bool)
+    keep = []
+    sq = (x * x).sum(1)
+    for i in range(len(x)):
+        if covered[i]:
+            continue
+        keep.append(i)
+        d2 = sq - 2 * x @ x[i] + sq[i]
+        covered |= d2 <= tol * tol
+    return np.sort(order[np.array(keep, dtype=np.int64)])
+
+
+def outlier_mask(x: np.ndarray, reference: np.ndarray, scale: float) -> np.ndarray:
+    """True for points of ``x`` within ``scale`` × mean spread of ``reference`` from its centroid."""
+    centre = reference.mean(0)
+    spread = np.linalg.norm(reference - centre, axis=1).mean()
+    if not np.isfinite(spread) or spread == 0:
+        spread = 1.0
+    return np.linalg.norm(x - centre, axis=1) <= scale * spread
