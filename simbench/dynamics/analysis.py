@@ -22,9 +22,10 @@ Steps, for N networks × K constant inputs at once:
    and the condition index, so a network gets the same initial states whichever batch it
    is analysed in.
 3. **Search** (:mod:`simbench.dynamics.fixed_points`): Adam on q for all N × K ×
-   ``n_initial`` states in one batch; per network and condition: unique points
-   (``tol_unique``), outliers dropped (``outlier_distance_scale``), Newton polish, again
-   unique; points with q ≤ ``tol_q`` are fixed points.
+   ``n_initial`` states in one batch; per network and condition: slow points only,
+   outliers dropped (``outlier_distance_scale``), unique points (``tol_unique``), the
+   ``newton_candidates`` slowest polished by Newton, again unique; points with
+   q ≤ ``tol_q`` are fixed points.
 4. **Linearisation**: the step map's Jacobian at each fixed point (batched), its
    eigenvalues (continuous time: of (J − I)/α), stability and unstable dimensions;
    readout.
@@ -77,6 +78,9 @@ class AnalysisOptions:
     seed: seeds the choice of initial states and their noise (0).
     finder: :class:`FinderOptions` of the fixed-point search.
     slow_speed: a slow point moves less than this × spread per step (3e-3).
+    newton_candidates: per condition, the Newton polish starts from at most this many
+        distinct slow points, lowest q first (128); points faster than slow never become
+        fixed points.
     slow_cap, slow_gap: slow modes (:func:`~simbench.dynamics.attractors.slow_modes`) have
         rates |λ − 1|/α below slow_cap (0.5) and a gap ≥ slow_gap (3) to the next rate.
     manifold_link: slow points closer than this are one connected piece (0.3).
@@ -103,6 +107,7 @@ class AnalysisOptions:
     seed: int = 0
     finder: FinderOptions = field(default_factory=FinderOptions)
     slow_speed: float = 3e-3
+    newton_candidates: int = 128
     slow_cap: float = 0.5
     slow_gap: float = 3.0
     manifold_link: float = 0.3
@@ -236,8 +241,9 @@ def analyse_system(system: System, inputs=None, constants=None, labels=None,
         for k in range(K):
             finite = np.isfinite(hq[n, k])
             inside = outlier_mask(hx[n, k], h0n[n, k], f.outlier_distance_scale) & finite
-            idx = np.flatnonzero(inside)
+            idx = np.flatnonzero(inside & (hq[n, k] <= float(q_slow[n])))
             keep = idx[unique_points(hx[n, k, idx], hq[n, k, idx], f.tol_unique)]
+            keep = keep[np.argsort(hq[n, k, keep], kind="stable")[: o.newton_candidates]]
             xs.append(hx[n, k, keep])
             cs.append(np.full(len(keep), k))
         cand_x.append(np.concatenate(xs))
@@ -531,7 +537,7 @@ def analyse(network, inputs=None, constants=None, labels=None, options: Analysis
 
 
 def analyse_many(networks, inputs=None, constants=None, labels=None, options: AnalysisOptions | None = None,
-                 batch: int = 64, progress: bool = False, **overrides) -> list[DynamicsResult]:
+                 batch: int = 32, progress: bool = False, **overrides) -> list[DynamicsResult]:
     """Analyse a list of networks; same-architecture networks run as one batched population.
 
     Networks are grouped by :func:`~simbench.dynamics.system.stackable` (same population
