@@ -34,7 +34,9 @@ class LeakyRecurrence(Population):
         x = h0
         for t in range(len(drive)):
             pre = torch.baddbmm(drive[t], x, self.w_rec)
-            rate = self.f_into(pre, rates[t] if rates is not states else (pre if leaky else states[t]))
+            # the rate goes to its saved slot, else (leaky) over pre, else (vanilla) it is the state
+            slot = rates[t] if leaky and save else (pre if leaky else states[t])
+            rate = self.f_into(pre, slot)
             if leaky:
                 torch.lerp(x, rate, self.alpha, out=states[t])
             x = states[t]
