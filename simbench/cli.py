@@ -87,7 +87,7 @@ def cmd_run(args) -> None:
                "prepare_seconds": "prepare s", "pairwise_seconds": "pairs s"}
     for spec in specs:
         rows = run_benchmark(spec, zoo=args.zoo, suites=args.suite, out=args.out, workers=args.workers,
-                             scheduler=args.scheduler, n_boot=args.bootstrap)
+                             scheduler=args.scheduler, n_boot=args.bootstrap, topology=args.topology)
         shown = rows[list(columns)].rename(columns=columns)
         console.print(_table(shown, f"{rows.params[0]} → {args.out}/"))
 
@@ -106,6 +106,25 @@ def cmd_plot_mds(args) -> None:
         out = Path(args.out) / f"mds-{suite}-{metric.id}.png"
         mds_plot(distances, zoo.manifest, f"{metric.name} — {suite}", out)
         console.print(f"saved {out}")
+
+
+def cmd_fixed_points(args) -> None:
+    from simbench.bench.run import default_zoo
+    from simbench.dynamics.plot import fixed_point_plot
+    from simbench.zoo.store import load_zoo
+
+    zoo = load_zoo(args.zoo) if args.zoo else default_zoo()
+    result = zoo.dynamics([args.network], progress=True)[0]
+    condition = None
+    if args.condition is not None:
+        if args.condition not in result.conditions:
+            raise ValueError(f"unknown condition {args.condition!r}; valid: {', '.join(result.conditions)}")
+        condition = result.conditions.index(args.condition)
+    console.print(_table(result.summary(), f"{args.network}: fixed points per constant input"))
+    out = Path(args.out or f"{args.network}-fixed-points.png")
+    title = f"{args.network}: fixed points coloured by unstable dimensions"
+    fixed_point_plot(result, zoo.recording(args.network).states, out, title, condition)
+    console.print(f"saved {out}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,7 +165,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, default=1)
     run.add_argument("--scheduler", default=None, help="Dask scheduler address, tcp://host:port")
     run.add_argument("--bootstrap", type=int, default=200, help="bootstrap draws for the intervals")
+    run.add_argument("--no-topology", dest="topology", action="store_false",
+                     help="leave topology_rho empty (it needs every network's fixed points)")
     run.set_defaults(func=cmd_run)
+
+    fixed = commands.add_parser("fixed-points", help="fixed points of one network: summary and 3-D PCA plot")
+    fixed.add_argument("network", help="network id (see the zoo's manifest.csv)")
+    fixed.add_argument("--zoo", default=None, help="zoo directory (default: the committed reference zoo)")
+    fixed.add_argument("--condition", default=None, help="plot one constant-input condition only")
+    fixed.add_argument("--out", default=None, help="PNG path (default: NET_ID-fixed-points.png)")
+    fixed.set_defaults(func=cmd_fixed_points)
 
     plot = commands.add_parser("plot", help="figures").add_subparsers(dest="plot_command", required=True)
     mds = plot.add_parser("mds", help="2-D MDS of a saved distance matrix")

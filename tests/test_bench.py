@@ -1,6 +1,6 @@
 """The all-pairs engine, `simbench run` and leaderboards, end to end on the quick zoo."""
 
-import shutil
+import json
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,30 @@ def zoo_dir(tmp_path_factory):
     manifest = pd.read_csv(out / "manifest.csv")
     manifest["passed"] = True
     manifest.to_csv(out / "manifest.csv", index=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def varied_zoo(zoo_dir, tmp_path_factory):
+    """The quick zoo with readout biases set so that fixed-point labels differ by seed and task.
+
+    Its untrained networks each have one stable fixed point; the topology graph labels a
+    node by its readout signs, so the biases give the fp-topology distance three levels.
+    """
+    from safetensors.numpy import load_file
+
+    from simbench.zoo.store import write_manifest, write_network
+
+    out = tmp_path_factory.mktemp("varied") / "varied"
+    for meta_path in sorted((zoo_dir / "networks").glob("*.json")):
+        meta = json.loads(meta_path.read_text())
+        weights = load_file(str(meta_path.with_suffix(".safetensors")))
+        if meta["seed"] == 1:
+            weights["b_out"] = np.array([[1.0, -1.0, 1.0]], dtype=np.float32)
+        if meta["task"] == "decay3":
+            weights["b_out"] = np.array([[-1.0, -1.0, -1.0]], dtype=np.float32)
+        write_network(out, meta["id"], weights, {**meta, "passed": True})
+    write_manifest(out)
     return out
 
 
@@ -107,3 +131,74 @@ def test_trajectory_metrics_learn_the_number_of_conditions(zoo_dir, tmp_path):
     assert "n_conditions=24" in rows.params[0]  # memory3's probe set has 24 conditions
     rows = run_benchmark("rsa:n_conditions=12", zoo=zoo_dir, out=tmp_path, n_boot=5)
     assert "n_conditions=12" in rows.params[0]  # an explicit choice is kept
+
+
+def test_zoo_caches_dynamics_by_content_hash(zoo_dir, monkeypatch):
+    from simbench.dynamics import AnalysisOptions
+    from simbench.zoo import store
+    from simbench.zoo.store import load_zoo
+
+    zoo = load_zoo(zoo_dir)
+    ids = zoo.ids[:3]
+    options = AnalysisOptions(n_initial=32)
+    first = zoo.dynamics(ids, options)
+    assert [r.network["id"] for r in first] == ids and all(r.network["analysis_seconds"] > 0 for r in first)
+
+    def never(*args, **kwargs):
+        raise AssertionError("a cached analysis was recomputed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("simbench.dynamics.analyse_many", never)
+        assert zoo.dynamics(ids, options) == first
+    folder = next(p for p in (zoo_dir / "dynamics").iterdir() if (p / f"{ids[0]}.safetensors").exists()
+                  and len(list(p.iterdir())) == 3)
+    (folder / f"{ids[0]}.safetensors").write_bytes(b"broken")
+    assert zoo.dynamics(ids, options)[0].network["id"] == ids[0]  # a broken entry is recomputed
+    assert zoo.dynamics(ids[:1], options.with_(n_initial=16))[0].options["n_initial"] == 16  # own entry
+    assert store  # the module that owns the cache
+
+
+def test_topology_rho_is_the_rank_correlation_with_fp_topology(varied_zoo, tmp_path):
+    from scipy.stats import spearmanr
+
+    from simbench.dynamics import topology_distance_matrix
+    from simbench.zoo.store import load_zoo
+
+    rows = run_benchmark("cca", zoo=varied_zoo, out=tmp_path, n_boot=5)
+    zoo = load_zoo(varied_zoo)
+    ids = zoo.filter(suite="memory3", passed=True).ids
+    topology = topology_distance_matrix([zoo.network(i) for i in ids])  # direct, no caches
+    cca = pd.read_csv(next((tmp_path / "distances" / "memory3").glob("cca*.csv")), index_col=0)
+    i, j = np.triu_indices(len(ids), 1)
+    expected = spearmanr(cca.loc[ids, ids].to_numpy()[i, j], topology[i, j])[0]
+    assert rows.topology_rho[0] == pytest.approx(expected, abs=1e-12)
+    assert np.isnan(run_benchmark("cca", zoo=varied_zoo, out=tmp_path, n_boot=5, topology=False).topology_rho[0])
+
+
+def test_published_topology_matrix_is_reused(varied_zoo, tmp_path):
+    from simbench.bench.run import topology_reference
+    from simbench.zoo.store import load_zoo
+
+    rows = run_benchmark("fp-topology", zoo=varied_zoo, out=tmp_path, n_boot=5)
+    assert rows.topology_rho[0] == pytest.approx(1.0)  # the reference itself
+    kept = load_zoo(varied_zoo).filter(suite="memory3", passed=True)
+    path = next((tmp_path / "distances" / "memory3").glob("fp-topology*.csv"))
+    published = pd.read_csv(path, index_col=0)
+    marked = published + 7.0  # a change that only the published file carries
+    marked.to_csv(path)
+    np.testing.assert_allclose(topology_reference(kept, "memory3", tmp_path), marked.loc[kept.ids, kept.ids])
+    other = kept.filter(seed=0)  # another set of networks: computed, not read
+    assert topology_reference(other, "memory3", tmp_path).max() < 7.0
+
+
+def test_cli_fixed_points_prints_and_plots(varied_zoo, tmp_path, capsys):
+    from simbench.zoo.store import load_zoo
+
+    network = load_zoo(varied_zoo).ids[0]
+    png = tmp_path / "fp.png"
+    assert main(["fixed-points", network, "--zoo", str(varied_zoo), "--out", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "fixed points per constant input" in capsys.readouterr().out
+    assert main(["fixed-points", network, "--zoo", str(varied_zoo), "--condition", "nope"]) == 2
+    assert "valid: zero" in capsys.readouterr().out
+    assert main(["fixed-points", "no-such-net", "--zoo", str(varied_zoo)]) == 2

@@ -2,8 +2,10 @@
 
 For each suite, the networks above threshold are recorded on the suite's probe set
 (conditions × time flattened to samples; metrics declaring ``input = "network"`` get
-the network itself), prepared once (cached in the zoo's
-``cache/`` folder), compared in all pairs, and scored (:mod:`simbench.bench.scores`).
+the network's dynamics analysis, cached in the zoo's ``dynamics/`` folder), prepared
+once (cached in the zoo's ``cache/`` folder), compared in all pairs, and scored
+(:mod:`simbench.bench.scores`). ``topology_rho`` compares the distances with the
+fixed-point-topology distance (:func:`topology_reference`).
 Nothing is written until every suite has been scored, so a failed run leaves the
 published leaderboards untouched.
 """
@@ -19,12 +21,14 @@ import pandas as pd
 
 import simbench
 from simbench.bench.engine import all_pairs, prepare_all
-from simbench.bench.leaderboard import save_distances, update_leaderboard
+from simbench.bench.leaderboard import load_distances, save_distances, update_leaderboard
 from simbench.bench.scores import SCORES, bootstrap_scores, separation_scores
 from simbench.metrics import get_metric
 from simbench.zoo.store import Zoo, load_zoo
 from simbench.zoo.tasks import SUITES, get_suite
 
+#: the metric whose distance is the benchmark's ground truth for "same scaffold"
+TOPOLOGY_METRIC = "fp-topology"
 REFERENCE_ZOO = Path(__file__).resolve().parents[2] / "zoo" / "reference"
 
 
@@ -54,24 +58,65 @@ def with_trajectory_structure(metric, n_conditions: int):
     return type(metric)(**{**metric.params, "n_conditions": n_conditions})
 
 
-def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=200) -> SuiteResult:
-    """Distances and scores of one metric on one suite's networks above threshold."""
+def distances(metric, kept: Zoo, workers=1, scheduler=None) -> tuple[np.ndarray, float, float]:
+    """``(D, prepare seconds, pairwise seconds)`` of one metric on the networks of ``kept``.
+
+    Dynamics metrics (``input = "network"``) prepare from the zoo's cached dynamics
+    analysis; their prepare seconds include the analysis time.
+    """
+    if getattr(metric, "input", "recording") == "network":
+        results = kept.dynamics(kept.ids, metric.analysis_options, progress=True)
+        recordings, analysis_seconds = results, sum(r.network["analysis_seconds"] for r in results)
+    else:
+        recordings = [lambda i=i: kept.recording(i).samples() for i in kept.ids]
+        analysis_seconds = 0.0
+    states, prepare_seconds, _ = prepare_all(metric, recordings, list(kept.manifest.content_hash),
+                                             cache=kept.path / "cache" / "metrics")
+    distance, pairwise_seconds = all_pairs(metric, states, workers, scheduler)
+    return distance, analysis_seconds + prepare_seconds, pairwise_seconds
+
+
+def topology_reference(kept: Zoo, suite: str, out) -> np.ndarray:
+    """The fixed-point-topology distance (default ``fp-topology``) between ``kept``'s networks.
+
+    Read from the published matrix when ``out`` holds an ``fp-topology`` row for this
+    suite and this exact set of networks (its zoo hash); otherwise computed from the
+    zoo's cached dynamics analysis.
+    """
+    metric = get_metric(TOPOLOGY_METRIC)
+    path = Path(out) / f"{suite}.csv"
+    if path.exists():
+        table = pd.read_csv(path, keep_default_na=False, na_values=[""])
+        match = table[(table.params == metric.name) & (table.zoo_hash.astype(str) == kept.hash[:16])]
+        if len(match):
+            published = load_distances(out, suite, metric.name)
+            return published.loc[kept.ids, kept.ids].to_numpy(dtype=float)
+    return distances(metric, kept)[0]
+
+
+def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=200,
+                topology_from="leaderboards") -> SuiteResult:
+    """Distances and scores of one metric on one suite's networks above threshold.
+
+    ``topology_from``: leaderboard folder where a published fixed-point-topology matrix
+    may be found (:func:`topology_reference`); ``None`` leaves ``topology_rho`` empty.
+    """
     get_suite(suite)
     kept = zoo.filter(suite=suite, passed=True)
     if len(kept) < 2:
         raise ValueError(f"suite {suite!r}: {len(kept)} network(s) above threshold in {zoo.path}; need 2")
     metric = with_trajectory_structure(metric, len(get_suite(suite).probe_trials().conditions))
     manifest = kept.manifest
-    if getattr(metric, "input", "recording") == "network":  # dynamics metrics analyse the network
-        recordings = [lambda i=i: kept.network(i) for i in kept.ids]
+    distance, prepare_seconds, pairwise_seconds = distances(metric, kept, workers, scheduler)
+    if topology_from is None:
+        topology = None
+    elif metric.name == get_metric(TOPOLOGY_METRIC).name:
+        topology = distance
     else:
-        recordings = [lambda i=i: kept.recording(i).samples() for i in kept.ids]
-    states, prepare_seconds, _ = prepare_all(metric, recordings, list(manifest.content_hash),
-                                             cache=zoo.path / "cache" / "metrics")
-    distance, pairwise_seconds = all_pairs(metric, states, workers, scheduler)
+        topology = topology_reference(kept, suite, topology_from)
     arch, task = manifest.architecture.to_numpy(), manifest.task.to_numpy()
-    scores = separation_scores(distance, arch, task)
-    intervals = bootstrap_scores(distance, arch, task, n_boot=n_boot)
+    scores = separation_scores(distance, arch, task, topology)
+    intervals = bootstrap_scores(distance, arch, task, topology, n_boot=n_boot)
     row = {
         "metric": metric.id, "params": metric.name, "kind": metric.kind, "suite": suite,
         "zoo": zoo.path.name, "zoo_hash": kept.hash[:16], "n_networks": len(kept),
@@ -89,8 +134,11 @@ def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=
 
 
 def run_benchmark(metric_spec: str, zoo=None, suites=None, out="leaderboards", workers=1,
-                  scheduler=None, n_boot=200) -> pd.DataFrame:
-    """Score ``metric_spec`` on every requested suite, then publish rows and matrices."""
+                  scheduler=None, n_boot=200, topology: bool = True) -> pd.DataFrame:
+    """Score ``metric_spec`` on every requested suite, then publish rows and matrices.
+
+    ``topology=False`` skips ``topology_rho`` (it needs every network's fixed points).
+    """
     metric = get_metric(metric_spec)
     zoo = load_zoo(zoo) if zoo else default_zoo()
     present = list(dict.fromkeys(zoo.manifest.suite))
@@ -99,7 +147,8 @@ def run_benchmark(metric_spec: str, zoo=None, suites=None, out="leaderboards", w
         if suite not in present:
             raise ValueError(f"suite {suite!r} has no networks in {zoo.path}; it has {', '.join(present)}")
     chosen = suites or [s for s in SUITES if s in present]
-    results = [score_suite(metric, zoo, suite, workers, scheduler, n_boot) for suite in chosen]
+    results = [score_suite(metric, zoo, suite, workers, scheduler, n_boot, out if topology else None)
+               for suite in chosen]
     for result in results:  # publish only once every suite has succeeded
         save_distances(out, result.row["suite"], metric.name, result.ids, result.distance)
         update_leaderboard(out, result.row["suite"], result.row)

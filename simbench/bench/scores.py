@@ -71,7 +71,9 @@ def separation_scores(distance, architecture, task, topology=None, origin=None) 
     if topology is not None:
         i, j = np.triu_indices(n, k=1)
         keep = origin[i] != origin[j]
-        scores["topology_rho"] = float(spearmanr(distance[i, j][keep], np.asarray(topology)[i, j][keep])[0])
+        d, t = distance[i, j][keep], np.asarray(topology)[i, j][keep]
+        if d.size > 1 and np.ptp(d) > 0 and np.ptp(t) > 0:  # else the rank correlation is undefined (NaN)
+            scores["topology_rho"] = float(spearmanr(d, t)[0])
     return scores
 
 
