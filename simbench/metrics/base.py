@@ -208,7 +208,8 @@ class Metric:
     invariances : tuple[str, ...]
         Transformations of the units that leave the distance unchanged (for the default
         parameters), from ``"translation"``, ``"rotation"``, ``"permutation"``,
-        ``"scale"``, ``"linear"``; checked by :mod:`simbench.metrics.conformance`.
+        ``"scale"``, ``"linear"``; checked by :mod:`simbench.metrics.conformance`. An
+        instance whose parameters change them sets its own attribute in ``_configure``.
 
     Contract: ``distance`` is ≥ 0, 0 for identical inputs and symmetric.
     """
