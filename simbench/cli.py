@@ -95,13 +95,13 @@ def cmd_run(args) -> None:
 def cmd_plot_mds(args) -> None:
     from simbench.bench.leaderboard import load_distances
     from simbench.bench.plots import mds_plot
-    from simbench.bench.run import default_zoo
+    from simbench.bench.run import default_zoo, for_suite
     from simbench.metrics import get_metric
     from simbench.zoo.store import load_zoo
 
-    metric = get_metric(args.metric)
     zoo = load_zoo(args.zoo) if args.zoo else default_zoo()
     for suite in args.suite or sorted(set(zoo.manifest.suite)):
+        metric = for_suite(get_metric(args.metric), suite)
         distances = load_distances(args.leaderboards, suite, metric.name)
         out = Path(args.out) / f"mds-{suite}-{metric.id}.png"
         mds_plot(distances, zoo.manifest, f"{metric.name} — {suite}", out)

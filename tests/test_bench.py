@@ -129,6 +129,10 @@ def test_cli_run_list_and_plot(zoo_dir, tmp_path, capsys):
 def test_trajectory_metrics_learn_the_number_of_conditions(zoo_dir, tmp_path):
     rows = run_benchmark("rsa", zoo=zoo_dir, out=tmp_path, n_boot=5)
     assert "n_conditions=24" in rows.params[0]  # memory3's probe set has 24 conditions
+    saved = [p.stem for p in (tmp_path / "distances" / "memory3").glob("*.csv")]
+    assert saved == [rows.params[0].replace(":", "_")]  # saved under the configuration that ran
+    assert main(["plot", "mds", "--metric", "rsa", "--zoo", str(zoo_dir), "--leaderboards", str(tmp_path),
+                 "--out", str(tmp_path / "plots")]) == 0
     rows = run_benchmark("rsa:n_conditions=12", zoo=zoo_dir, out=tmp_path, n_boot=5)
     assert "n_conditions=12" in rows.params[0]  # an explicit choice is kept
 

@@ -45,6 +45,11 @@ def default_zoo() -> Zoo:
     return load_zoo(REFERENCE_ZOO)
 
 
+def for_suite(metric, suite: str):
+    """``metric`` as it runs on ``suite`` (see :func:`with_trajectory_structure`)."""
+    return with_trajectory_structure(metric, len(get_suite(suite).probe_trials().conditions))
+
+
 def with_trajectory_structure(metric, n_conditions: int):
     """Tell a metric that reads trajectories how many conditions a recording holds.
 
@@ -105,7 +110,7 @@ def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=
     kept = zoo.filter(suite=suite, passed=True)
     if len(kept) < 2:
         raise ValueError(f"suite {suite!r}: {len(kept)} network(s) above threshold in {zoo.path}; need 2")
-    metric = with_trajectory_structure(metric, len(get_suite(suite).probe_trials().conditions))
+    metric = for_suite(metric, suite)
     manifest = kept.manifest
     distance, prepare_seconds, pairwise_seconds = distances(metric, kept, workers, scheduler)
     if topology_from is None:
@@ -150,6 +155,6 @@ def run_benchmark(metric_spec: str, zoo=None, suites=None, out="leaderboards", w
     results = [score_suite(metric, zoo, suite, workers, scheduler, n_boot, out if topology else None)
                for suite in chosen]
     for result in results:  # publish only once every suite has succeeded
-        save_distances(out, result.row["suite"], metric.name, result.ids, result.distance)
+        save_distances(out, result.row["suite"], result.row["params"], result.ids, result.distance)
         update_leaderboard(out, result.row["suite"], result.row)
     return pd.DataFrame([r.row for r in results])
