@@ -252,7 +252,7 @@ def analyse_system(system: System, inputs=None, constants=None, labels=None,
     px = torch.as_tensor(_pad(cand_x, width, np.zeros(S)), dtype=dtype)
     pc = _pad(cand_c, width, np.array(0))
     pu = u_const[torch.as_tensor(pc)]
-    px, pq = newton_polish(system, pu, px, f.newton_iters, f.jacobian_chunk)
+    px, pq = newton_polish(system, pu, px, f.newton_iters, f.jacobian_chunk, f.newton_q)
     px_np, pq_np = px.numpy(), pq.numpy()
 
     fp_sets = []

@@ -8,7 +8,8 @@ Sussillo & Barak (2013) we minimise the *speed*
 
 from many initial states at once. All networks of a :class:`~simbench.dynamics.system.System`
 and all initial states (of all constant inputs) form one batch ``[N, B, S]``: each
-iteration is one batched forward and backward pass of the stacked networks.
+iteration is one call of :meth:`System.speed_grad` on the stacked networks (q and ∂q/∂h;
+closed form for leaky rate networks, a forward and backward pass otherwise).
 
 Optimiser (per state, fully vectorised):
 
@@ -26,12 +27,13 @@ Optimiser (per state, fully vectorised):
   point* snapshot: on a continuous attractor these snapshots spread along the slow
   manifold where the trajectories reached it (later iterations let them drift along
   it), which is what :mod:`simbench.dynamics.attractors` measures.
-- Newton polish (:func:`newton_polish`): ``newton_iters`` steps of
+- Newton polish (:func:`newton_polish`): up to ``newton_iters`` steps of
   (J − I) δ = −(F(h) − h) solved per point with ``torch.linalg.solve_ex``; a step is
   kept only where it lowers q; where it does not (J − I near singular, as on a line of
   fixed points), the minimum-norm least-squares step (pseudo-inverse, relative cut-off
-  1e-8) is tried instead. Isolated fixed points reach q ≈ 1e-25 in float64; points on
-  approximate slow manifolds keep their Adam value.
+  1e-8) is tried instead where q > ``newton_q`` (1e-24: not yet at float64 precision).
+  A point is done once no step lowers q; points on approximate slow manifolds keep
+  their Adam value.
 
 Post-processing (:func:`unique_points`, :func:`outlier_mask`): points closer than
 ``tol_unique`` (Euclidean) to a point of lower q are duplicates; points farther than
@@ -63,6 +65,8 @@ class FinderOptions:
     adam_eps: Adam's ε (FixedPointFinder uses 0.01: steps become plain gradient steps
         once gradients are small, which is what converges on quadratic minima).
     newton_iters: Newton polish iterations (0 disables it).
+    newton_q: the Newton polish tries pseudo-inverse steps only at points with q above
+        this (1e-24, ‖rhs‖ ≈ 1.4e-12; below it a failed step means float64 precision).
     tol_unique: points closer than this are one point (1e-3).
     outlier_distance_scale: outliers lie beyond this × the mean distance of the initial
         states from their centroid (10).
@@ -85,6 +89,7 @@ class FinderOptions:
     lr_max: float = 10.0
     adam_eps: float = 1e-2
     newton_iters: int = 6
+    newton_q: float = 1e-24
     tol_unique: float = 1e-3
     outlier_distance_scale: float = 10.0
     tol_slow: float = 1e-6
@@ -161,19 +166,15 @@ def minimise_speed(system: System, u: torch.Tensor, h0: torch.Tensor, options: F
 
     iteration = 0
     for iteration in range(1, o.max_iters + 1):
-        x.requires_grad_(True)
-        with torch.enable_grad():
-            r = system.rhs(x, ua)
-            q = 0.5 * (r * r).sum(-1)
-            (g,) = torch.autograd.grad(q.sum(), x)
-        x, q = x.detach(), q.detach()
+        q, g = system.speed_grad(x, ua)
         running = ~done
         n_it += running
         q = torch.where(torch.isfinite(q), q, torch.full_like(q, float("inf")))
         better = (q <= qb) & running
         gain = qb - q
         bm = better[..., None]
-        xb = torch.where(bm, x, xb)
+        torch.where(bm, x, xb, out=xb)
+        torch.where(bm, g, gb, out=gb)
         qb = torch.where(better, q, qb)
         fresh = better & (q < q_slow) & ~sl
         if bool(fresh.any()):
@@ -181,13 +182,14 @@ def minimise_speed(system: System, u: torch.Tensor, h0: torch.Tensor, options: F
             sl |= fresh
         lr = torch.where(better, (lr * o.lr_grow).clamp(max=o.lr_max), torch.where(running, lr * o.lr_shrink, lr))
         t += better
-        gb = torch.where(bm, g, gb)
-        # accepted: Adam moments; rejected: the momentum restarts at the best point's
-        # gradient (m̂ = g), so the next, shorter step is a preconditioned descent direction
-        # (stopped states keep x = xb whatever their moments)
-        c1 = (1 - b1 ** t.clamp(min=1))[..., None]
-        m = torch.where(bm, m.mul_(b1).add_(g, alpha=1 - b1), gb * c1)
-        v = torch.where(bm, (g * g).mul_(1 - b2).add_(v, alpha=b2), v)
+        # accepted: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g²; rejected: the momentum restarts at
+        # the best point's gradient, m ← (1−β₁ᵗ) g_best (m̂ = g_best, so the next, shorter
+        # step is a preconditioned descent direction) and v is kept. Per-state coefficients
+        # make each update two passes over [N,B,S].
+        c1 = 1 - b1 ** t.clamp(min=1)
+        accepted = better.to(x.dtype)[..., None]
+        m.mul_(b1 * accepted).addcmul_(gb, torch.where(better, 1 - b1, c1)[..., None])
+        v.lerp_(gb * gb, (1 - b2) * accepted)
         done |= (qb < o.tol_q) | (better & (gain < o.tol_dq) & (t > 1)) | (lr < o.lr_min)
         done |= ~valid
         if o.stall_window and iteration % o.stall_window == 0:
@@ -195,11 +197,12 @@ def minimise_speed(system: System, u: torch.Tensor, h0: torch.Tensor, options: F
             q_ref = qb.clone()
         if bool(done.all()):
             break
-        # x = xb − lr · m̂ / (√v̂ + ε), with the bias corrections as per-state scalars
-        tc = t.clamp(min=1)[..., None]
-        scale = torch.where(done[..., None], 0.0, lr[..., None] / c1)
-        denom = v.sqrt().mul_((1 - b2 ** tc).rsqrt()).add_(o.adam_eps)
-        x = torch.addcdiv(xb, m * scale, denom, value=-1.0)
+        # x = x_best − lr · m̂ / (√v̂ + ε), m̂ = m/c1, v̂ = v/c2, c2 = 1 − β₂ᵗ, written as
+        # x_best − (lr √c2 / c1) · m / (√v + ε √c2) with per-state scalars (stopped states: 0)
+        root_c2 = (1 - b2 ** t.clamp(min=1)).sqrt()
+        scale = torch.where(done, 0.0, -lr * root_c2 / c1)[..., None]
+        step = v.sqrt().add_((o.adam_eps * root_c2)[..., None])
+        x = torch.addcmul(xb, torch.div(m, step, out=step), scale)
         if iteration % o.compact_every == 0:
             active = ~done
             counts = active.sum(1)
@@ -219,11 +222,15 @@ def minimise_speed(system: System, u: torch.Tensor, h0: torch.Tensor, options: F
 def jacobian(system: System, h: torch.Tensor, u: torch.Tensor, chunk: int = 1 << 18) -> torch.Tensor:
     """Jacobian of the step map, ∂F(h,u)/∂h, at ``h [N,B,S]`` → ``[N,B,S,S]``.
 
-    One backward pass per chunk: each point is replicated S times and replica i
-    contributes only output i, so the gradient of Σ F_i(replica i) is row i of J
-    (valid because batch rows of a network's step are independent).
+    The system's closed form where it has one (:attr:`System.closed_jacobian`); else one
+    backward pass per chunk: each point is replicated S times and replica i contributes
+    only output i, so the gradient of Σ F_i(replica i) is row i of J (valid because
+    batch rows of a network's step are independent).
     """
     h, u = system.tensor(h), system.tensor(u)
+    if system.closed_jacobian is not None:
+        with torch.no_grad():
+            return system.closed_jacobian(h, u)
     N, B, S = h.shape
     I = u.shape[-1]
     per = max(1, chunk // max(1, N * S))
@@ -244,36 +251,52 @@ def jacobian(system: System, h: torch.Tensor, u: torch.Tensor, chunk: int = 1 <<
 
 
 def newton_polish(system: System, u: torch.Tensor, h: torch.Tensor, iters: int = 6,
-                  chunk: int = 1 << 18) -> tuple[torch.Tensor, torch.Tensor]:
-    """Newton steps (J − I) δ = −(F(h) − h), kept per point only where q decreases."""
+                  chunk: int = 1 << 18, q_precise: float = 1e-24) -> tuple[torch.Tensor, torch.Tensor]:
+    """Newton steps (J − I) δ = −(F(h) − h), kept per point only where q decreases.
+
+    Where the solve's step does not lower q, the pseudo-inverse step is tried, but only at
+    points with q > ``q_precise`` (at float64 precision a failed step means convergence,
+    not a singular J − I). A point leaves the polish once no step lowers its q; each
+    iteration works only on the points still polished (packed to the front of each
+    network's row).
+    """
     h, u = system.tensor(h).clone(), system.tensor(u)
     q = speed(system, h, u)
-    eye = torch.eye(h.shape[-1], dtype=h.dtype)
+    S = h.shape[-1]
+    eye = torch.eye(S, dtype=h.dtype)
+    active = torch.isfinite(q) & (q > 0)
     for _ in range(iters):
-        J = jacobian(system, h, u, chunk)
+        width = int(active.sum(1).max()) if active.numel() else 0
+        if width == 0:
+            break
+        order = torch.argsort((~active).to(torch.int8), dim=1, stable=True)[:, :width]
+        rows = order[..., None].expand(-1, -1, S)
+        sel = torch.gather(active, 1, order)
+        hs, us = torch.gather(h, 1, rows), torch.gather(u, 1, order[..., None].expand(-1, -1, u.shape[-1]))
+        qs = torch.gather(q, 1, order)
+        J = jacobian(system, hs, us, chunk)
         with torch.no_grad():
-            residual = system.step(h, u) - h
+            residual = system.step(hs, us) - hs
             delta, info = torch.linalg.solve_ex(J - eye, -residual[..., None])
-            candidate = h + delta[..., 0]
+            candidate = hs + delta[..., 0]
             ok = (info == 0) & torch.isfinite(candidate).all(-1)
-            candidate = torch.where(ok[..., None], candidate, h)
-            q_new = speed(system, candidate, u)
-            keep = ok & torch.isfinite(q_new) & (q_new < q)
-            if not bool(keep.all()):
+            candidate = torch.where(ok[..., None], candidate, hs)
+            q_new = speed(system, candidate, us)
+            keep = sel & ok & torch.isfinite(q_new) & (q_new < qs)
+            redo = sel & ~keep & (qs > q_precise)
+            if bool(redo.any()):
                 # (near-)singular J − I, e.g. on a line of fixed points: the minimum-norm
                 # least-squares step, small singular values cut off
-                redo = ~keep
-                alt = h.clone()
-                alt[redo] = h[redo] - (torch.linalg.pinv(J[redo] - eye, rtol=1e-8) @ residual[redo][..., None])[..., 0]
-                q_alt = speed(system, alt, u)
-                use = ~keep & torch.isfinite(q_alt) & (q_alt < q)
+                alt = hs.clone()
+                alt[redo] = hs[redo] - (torch.linalg.pinv(J[redo] - eye, rtol=1e-8) @ residual[redo][..., None])[..., 0]
+                q_alt = speed(system, alt, us)
+                use = redo & torch.isfinite(q_alt) & (q_alt < qs)
                 candidate = torch.where(use[..., None], alt, candidate)
                 q_new = torch.where(use, q_alt, q_new)
                 keep = keep | use
-            if not bool(keep.any()):
-                break
-            h = torch.where(keep[..., None], candidate, h)
-            q = torch.where(keep, q_new, q)
+            h.scatter_(1, rows, torch.where(keep[..., None], candidate, hs))
+            q.scatter_(1, order, torch.where(keep, q_new, qs))
+            active.scatter_(1, order, keep & (q_new > 0))
     return h, q
 
 

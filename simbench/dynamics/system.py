@@ -16,7 +16,10 @@ states ``[N,B,S]`` (differentiable torch). :func:`as_system` builds one from
 Continuous-time networks step x ← x + α (f(·) − x); their right-hand side is
 ``(step(x, u) − x) / α`` (time in units of τ). :meth:`System.rhs` returns that for
 continuous time and ``step(x, u) − x`` for discrete time: the quantity whose zeros are
-the fixed points.
+the fixed points. :meth:`System.speed_grad` returns q = ½‖rhs‖² and ∂q/∂h (the
+fixed-point search calls it once per iteration) by autograd in general and in closed form
+for leaky rate networks (vanilla RNNs and CTRNNs, :func:`_leaky_closed_forms`), which also
+give the step's Jacobian in closed form (``closed_jacobian``).
 """
 
 from __future__ import annotations
@@ -37,12 +40,14 @@ class System:
     """
 
     def __init__(self, step, readout, *, n, state_size, n_inputs, n_outputs, time, alpha, dtype,
-                 members=None, initial_state=None):
+                 members=None, initial_state=None, speed_grad=None, jacobian=None):
         if time not in ("discrete", "continuous"):
             raise ValueError(f"time must be 'discrete' or 'continuous', got {time!r}")
         if time == "continuous" and not (alpha and 0 < float(alpha) <= 1):
             raise ValueError(f"a continuous-time network needs alpha = dt/tau in (0, 1], got {alpha!r}")
         self._step, self._readout, self._initial = step, readout, initial_state
+        #: closed forms of speed_grad(h, u) and the step's Jacobian (h, u) → [N,B,S,S], or None
+        self._speed_grad, self.closed_jacobian = speed_grad, jacobian
         self.n, self.state_size, self.n_inputs, self.n_outputs = int(n), int(state_size), int(n_inputs), int(n_outputs)
         self.time = time
         self.alpha = float(alpha) if time == "continuous" else 1.0
@@ -59,6 +64,17 @@ class System:
         """Zero exactly at fixed points: ``F(h,u) − h`` (discrete) or ``(F(h,u) − h)/α``."""
         delta = self._step(h, u) - h
         return delta if self.time == "discrete" else delta / self.alpha
+
+    def speed_grad(self, h: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """q = ½‖rhs(h, u)‖² ``[N,B]`` and ∂q/∂h = (∂rhs/∂h)ᵀ rhs ``[N,B,S]`` (no graph)."""
+        if self._speed_grad is not None:
+            return self._speed_grad(h, u)
+        h = h.detach().requires_grad_(True)
+        with torch.enable_grad():
+            r = self.rhs(h, u)
+            q = 0.5 * (r * r).sum(-1)
+            (g,) = torch.autograd.grad(q.sum(), h)
+        return q.detach(), g
 
     def initial_state(self, batch: int) -> torch.Tensor:
         if self._initial is not None:
@@ -86,16 +102,47 @@ def _population_classes():
     return Network, Population
 
 
+def _leaky_closed_forms(pop):
+    """Closed-form :meth:`System.speed_grad` and :meth:`System.jacobian` of a leaky rate
+    population, x ← x + α (f(z) − x), z = x W_rec + u W_in + b (vanilla RNNs: α = 1).
+
+    Discrete time with α = 1 and continuous time (rhs = (F − x)/α) share
+    rhs = r = f(z) − x, so q = ½‖r‖² and ∂q/∂x = (r ⊙ f'(z)) W_recᵀ − r (one forward and
+    one transposed product, no autograd graph); the step's Jacobian is
+    ∂F/∂x = (1 − α) I + α diag(f'(z)) W_recᵀ. f'(z) is written through the rate f(z)
+    (the population's ``slope``).
+    """
+    w_rec_t = pop.w_rec.transpose(1, 2)
+
+    def rate(h, u):
+        return pop.f(torch.baddbmm(torch.baddbmm(pop.b_in, u, pop.w_in), h, pop.w_rec))
+
+    def speed_grad(h, u):
+        f = rate(h, u)
+        r = f - h
+        weighted = pop.slope(f).mul_(r)
+        return 0.5 * torch.linalg.vecdot(r, r), torch.baddbmm(r, weighted, w_rec_t, beta=-1.0)
+
+    def jacobian(h, u):
+        J = pop.alpha * pop.slope(rate(h, u))[..., :, None] * w_rec_t[:, None]
+        J.diagonal(dim1=-2, dim2=-1).add_(1 - pop.alpha)
+        return J
+
+    return speed_grad, jacobian
+
+
 def _from_population(population, members, dtype) -> System:
-    _, Population = _population_classes()
+    from simbench.zoo.architectures.leaky import LeakyRecurrence
+
     pop = copy.deepcopy(population).to(dtype)
     for p in pop.parameters():
         p.requires_grad_(False)
     time = pop.time
     alpha = getattr(pop, "alpha", None)
+    speed_grad, jacobian = _leaky_closed_forms(pop) if isinstance(pop, LeakyRecurrence) else (None, None)
     return System(pop.step, pop.readout, n=pop.size, state_size=pop.state_size, n_inputs=pop.n_inputs,
                   n_outputs=pop.n_outputs, time=time, alpha=alpha, dtype=dtype, members=members,
-                  initial_state=pop.initial_state)
+                  initial_state=pop.initial_state, speed_grad=speed_grad, jacobian=jacobian)
 
 
 def stackable(networks: Sequence) -> bool:

@@ -14,23 +14,29 @@ each has several fixed points; seeds 0…N−1) and M initial states per network
 (b) batched: all N networks stacked into one System, all N × M states in one batch.
 
 The script checks that both find the same fixed points (q ≤ tol_q, unique within
-tol_unique, equal counts per network and positions within 1e-6) and prints the wall
-times and the ratio (a)/(b). Target: ≥ 5× at 64 × 1024 on 2 cores.
+tol_unique, equal counts per network and positions within 1e-6) and prints wall and CPU
+times and the ratio (a)/(b) (CPU time is the steadier figure on a shared machine).
+Target: ≥ 5× at 64 × 1024 on 2 cores.
 
 Know the bound. Every state stops on its own (per-state stopping and compaction), so
-(a) pays the per-iteration overhead (Python, dispatch, autograd: ≈ 0.4 ms here)
-Σ_n iters_n times and (b) only max_n iters_n times; the arithmetic (one [B, S] × [S, G]
-product forward and backward plus ~25 elementwise operations on [B, S] per iteration,
-memory-bound on a CPU) is the same in both. Hence
+(a) pays the per-iteration overhead o (Python and dispatch of ~30 operations) Σ_n iters_n
+times and (b) only max_n iters_n times; the elementwise work per state-iteration, c
+(closed-form speed gradient and the Adam update on [B, S]), is the same in both, but (b)
+pads every network's row to the widest one (P ≥ 1.7 × the useful state-iterations U,
+counted from the states' iteration numbers). Hence
 
-    ratio ≈ (o · Σ_n iters_n + C) / (o · max_n iters_n + C'),   C' ≥ C (padding)
+    ratio ≈ (o · Σ_n iters_n + c · U) / (o · max_n iters_n + c · P)
 
-which approaches N · mean/max iterations when overhead dominates (few states per
-network) and 1 when the elementwise work dominates (many states). Measured on the
-shared 2-core machine (load ≈ 3, 1 thread): 8 × 256: 1.7–2.1× (Σ iters / max iters =
-5.1); 32 × 64: 2.8×. At 64 × 1024 the elementwise work per state dominates on a CPU,
-so the ≥ 5× target is out of reach without fusing the optimiser's elementwise update
-(torch.compile or a custom kernel) or a GPU, where the batched product is the point.
+Measured on the shared 2-core machine (load 4.5–6, 1 thread, CPU seconds): Σ_n iters_n /
+max_n iters_n = 23–26 (the ceiling if overhead dominated); o ≈ 0.33 ms, c ≈ 2.2 µs per
+state-iteration (fitted on 64 × 64 and 64 × 256), U ≈ 1.0 M / 4.0 M / 16 M at 64, 256
+and 1024 states per network. Ratios: 64 × 64: 3.5× CPU (2.9× wall); 64 × 256: 1.1×;
+64 × 1024: 0.6–0.7× (31.9 s vs 51.5 s CPU, 54 s vs 138 s wall at load 7), with 1.0× for
+the previous autograd finder (418 s vs 405 s wall, 3–8× slower on both sides). At
+64 × 1024 the elementwise work c · U ≈ 25–36 s dwarfs the loop's overhead
+o · Σ iters ≈ 11 s, so even an unpadded batch with zero overhead would reach only
+≈ 1.3–1.4×: the ≥ 5× target needs c ≥ 10× smaller at equal overhead (a GPU) or few
+states per network, not a CPU.
 """
 
 from __future__ import annotations
@@ -55,7 +61,7 @@ def networks(n: int, hidden: int, gain: float) -> list[Network]:
 
 def search(system, u, h0, options):
     found = minimise_speed(system, u, h0, options)
-    return newton_polish(system, u, found.h, options.newton_iters)
+    return newton_polish(system, u, found.h, options.newton_iters, options.jacobian_chunk, options.newton_q)
 
 
 def fixed_points(h, q, options):
@@ -86,15 +92,15 @@ def main() -> None:
     h0 = 0.5 * torch.randn(args.networks, args.states, S, generator=gen, dtype=torch.float64)
     u = torch.zeros(args.networks, args.states, 3, dtype=torch.float64)
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     looped = [search(as_system(net), u[i:i + 1], h0[i:i + 1], options) for i, net in enumerate(nets)]
-    t_loop = time.perf_counter() - start
+    t_loop, c_loop = time.perf_counter() - start, time.process_time() - cpu
     h_loop = torch.cat([h for h, _ in looped])
     q_loop = torch.cat([q for _, q in looped])
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     h_batch, q_batch = search(as_system(nets), u, h0, options)
-    t_batch = time.perf_counter() - start
+    t_batch, c_batch = time.perf_counter() - start, time.process_time() - cpu
 
     a, b = fixed_points(h_loop, q_loop, options), fixed_points(h_batch, q_batch, options)
     counts = [len(x) for x in a]
@@ -103,9 +109,9 @@ def main() -> None:
           f"threads={args.threads}")
     print(f"fixed points per network: min {min(counts)}, median {int(np.median(counts))}, max {max(counts)}; "
           f"loop and batched agree: {agree}")
-    print(f"(a) one network at a time: {t_loop:8.2f} s")
-    print(f"(b) batched population:    {t_batch:8.2f} s")
-    print(f"ratio (a)/(b): {t_loop / t_batch:.1f}x  (target >= 5x at 64 x 1024)")
+    print(f"(a) one network at a time: {t_loop:8.2f} s wall, {c_loop:8.2f} s CPU")
+    print(f"(b) batched population:    {t_batch:8.2f} s wall, {c_batch:8.2f} s CPU")
+    print(f"ratio (a)/(b): {t_loop / t_batch:.1f}x wall, {c_loop / c_batch:.1f}x CPU  (target >= 5x at 64 x 1024)")
     if not agree:
         raise SystemExit("batched and looped searches disagree")
 

@@ -13,6 +13,7 @@ from scipy.optimize import brentq
 from simbench.dynamics import AnalysisOptions, FinderOptions, analyse, as_system, jacobian, minimise_speed
 from simbench.dynamics.attractors import periodic_orbit
 from simbench.dynamics.fixed_points import newton_polish, unique_points
+from simbench.zoo.architectures import get_architecture
 
 FAST = dict(n_initial=64, cycle_transient=300, cycle_window=300, edge_steps=600)
 
@@ -155,6 +156,29 @@ def test_jacobian_matches_autograd():
     for b in range(5):
         ref = torch.autograd.functional.jacobian(lambda x: net.step(x[None], u[0, b:b + 1])[0], h[0, b])
         torch.testing.assert_close(J[0, b], ref)
+
+
+@pytest.mark.parametrize("architecture", ["vanilla-tanh", "vanilla-relu", "ctrnn-sigmoid-dale", "ctrnn-tanh-free"])
+def test_closed_forms_match_autograd(architecture):
+    """Leaky populations: closed-form speed gradient and step Jacobian equal autograd's."""
+    population = get_architecture(architecture).population(3, 2, 6, [0, 1])
+    system = as_system(population)
+    assert system.closed_jacobian is not None
+    gen = torch.Generator().manual_seed(0)
+    h = torch.randn(2, 5, 6, generator=gen, dtype=torch.float64)
+    u = torch.randn(2, 5, 3, generator=gen, dtype=torch.float64)
+    q, g = system.speed_grad(h, u)
+    x = h.clone().requires_grad_(True)
+    r = system.rhs(x, u)
+    q_ref = 0.5 * (r * r).sum(-1)
+    (g_ref,) = torch.autograd.grad(q_ref.sum(), x)
+    torch.testing.assert_close(q, q_ref.detach())
+    torch.testing.assert_close(g, g_ref)
+    J = jacobian(system, h, u)
+    for n, b in ((0, 0), (1, 4)):
+        def step(y):
+            return system.step(y[None, None].expand(2, 1, 6), u[:, b:b + 1])[n, 0]
+        torch.testing.assert_close(J[n, b], torch.autograd.functional.jacobian(step, h[n, b]))
 
 
 def test_options_roundtrip_and_validation():
