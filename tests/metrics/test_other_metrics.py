@@ -9,10 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from metric_helpers import random_invertible, random_orthogonal, related, structured
+from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import pdist, squareform
 from scipy.stats import pearsonr, spearmanr
 
 from simbench.metrics import get_metric
+from simbench.metrics.gw import stratified_sample
 
 PROPS = settings(derandomize=True, max_examples=20, deadline=None)
 seeds = st.integers(0, 2**31 - 1)
@@ -212,11 +214,77 @@ def test_gw_properties():
     Q = random_orthogonal(rng, 4)
     assert m(X, X @ Q * 3.0 + 1.0) == pytest.approx(0.0, abs=1e-6)
     assert m(X @ Q, Y[:, rng.permutation(4)]) == pytest.approx(d, abs=1e-6)
-    # Never worse than the coupling given by the sample matching.
-    idx = np.unique(np.round(np.linspace(0, 59, 25)).astype(int))
+    # Never worse than the coupling given by the sample matching (same rows in both).
+    idx = stratified_sample(60, 25, seed=0)
     ca, cb = (squareform(pdist(A[idx]) / pdist(A[idx]).mean()) for A in (X, Y))
     matched = 0.5 * np.sqrt(np.sum((ca - cb) ** 2) / 25**2)
     assert d <= matched + 1e-12
+
+
+def test_stratified_sample_one_row_per_stratum():
+    for n, m in [(60, 25), (135000, 150), (103, 50)]:
+        idx = stratified_sample(n, m, seed=3)
+        edges = np.round(np.linspace(0, n, m + 1))
+        assert len(idx) == m and np.all((edges[:-1] <= idx) & (idx < edges[1:]))
+        assert np.array_equal(idx, stratified_sample(n, m, seed=3))
+        assert not np.array_equal(idx, stratified_sample(n, m, seed=4))
+    assert np.array_equal(stratified_sample(20, 25, seed=0), np.arange(20))
+    assert get_metric("gw:n_samples=25,seed=1")(*pair(11, n=60)[1:]) != get_metric(
+        "gw:n_samples=25,seed=2")(*pair(11, n=60)[1:])
+
+
+def gw_local_search(C1, C2):
+    """A second implementation of the solver: Frank–Wolfe from the identity coupling.
+
+    For Euclidean distance matrices of equal size and uniform weights the square-loss
+    objective is concave on the Birkhoff polytope, so each exact line search ends at a
+    vertex: the step goes to the permutation that maximises ⟨C1 T C2, P⟩ (an
+    assignment problem) if it lowers the objective.
+    """
+    n = len(C1)
+    f = lambda p: np.mean((C1 - C2[np.ix_(p, p)]) ** 2)  # noqa: E731
+    perm = np.arange(n)
+    while True:
+        _, nxt = linear_sum_assignment(C1 @ np.eye(n)[perm] @ C2, maximize=True)
+        if f(nxt) >= f(perm) - 1e-15:
+            return f(perm)
+        perm = nxt
+
+
+def test_gw_matches_independent_solver_and_brute_force_bounds():
+    m = get_metric("gw:n_samples=10")  # n = 8 samples: every row is kept
+    perms = np.array(list(itertools.permutations(range(8))))
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        X = rng.standard_normal((8, 3))
+        Y = rng.standard_normal((8, 4)) if seed % 2 else related(rng, X, d=4)
+        C1, C2 = (squareform(pdist(A) / pdist(A).mean()) for A in (X, Y))
+        d = m(X, Y)
+        assert d == pytest.approx(0.5 * np.sqrt(gw_local_search(C1, C2)), abs=1e-9)
+        # The exact GW is attained at a permutation coupling: brute force over all 8!.
+        exact = np.mean((C1 - C2[perms[:, :, None], perms[:, None, :]]) ** 2, axis=(1, 2)).min()
+        matched = np.mean((C1 - C2) ** 2)
+        assert 0.5 * np.sqrt(exact) - 1e-12 <= d <= 0.5 * np.sqrt(matched) + 1e-12
+
+
+def test_gw_solves_with_one_blas_thread(monkeypatch):
+    import ot
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    seen = []
+    solve = ot.gromov.gromov_wasserstein2
+
+    def spy(*args, **kwargs):
+        seen.append(blas_threads())
+        return solve(*args, **kwargs)
+
+    monkeypatch.setattr(ot.gromov, "gromov_wasserstein2", spy)
+    before = blas_threads()
+    get_metric("gw:n_samples=20")(*pair(12, n=30)[1:])
+    assert seen and all(t == 1 for t in seen[0]) and blas_threads() == before
 
 
 # ------------------------------------------------------------------------ traj-lsq --
