@@ -44,6 +44,22 @@ Every error is below its bound and small next to the features: the circle's loop
 persistence 1.52 (error ≤ 0.06, 4%), the two circles' loops 0.79 each, the torus's two
 loops 1.02 and 0.96 (error 0.11, ~10%: 300 landmarks cover a 2-D surface coarsely).
 
+On trained networks of the reference zoo (oscillation suite, 11 probe conditions × 120
+steps, ``metrics/measurements/ph_zoo_networks.py``; "top H1" is the longest H1 bar of
+the full diagram)::
+
+    network                        n     H0 err  H1 err  2·r_cover  top H1  full   300
+    sine-gru-h32-s0                1320  0.062   0.081   0.211      1.206   9.2 s  0.21 s
+    sine-vanilla-tanh-h32-s0       1320  0.082   0.150   0.296      0.969   4.9 s  0.13 s
+    sine-ctrnn-tanh-free-h32-s0    1320  0.182   0.179   0.434      0.465   5.3 s  0.19 s
+    hold-lstm-h32-s0               1320  0.007   0.003   0.023      0.061   9.2 s  0.23 s
+    hold-ctrnn-relu-dale-h32-s0    1320  0.012   0.006   0.047      0.078  15.4 s  0.19 s
+
+The errors stay below the bound. They are small next to the limit cycles' loops, 7–15 %
+for the GRU and vanilla sine networks. The CTRNN's loop is 0.47 and its error 0.18,
+because its orbit is traced by few, widely spaced states. The hold networks' clouds
+have no loop, and there the error is 0.003–0.006.
+
 Diagrams are compared per homology dimension k with ``gudhi``
 (``gudhi.bottleneck_distance``, ``gudhi.wasserstein.wasserstein_distance`` with
 ground metric L∞ and order ``order``) and combined by a weighted sum, equal weights
