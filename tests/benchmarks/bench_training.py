@@ -11,6 +11,14 @@ rounds that alternate baseline and population steps, so load drift on a shared m
 hits both sides alike.
 Targets (2 cores, N=32, H=64, T=100, B=64): ≥ 3× for vanilla and continuous-time
 populations, ≥ 1× against the fused GRU and LSTM kernels.
+
+Measured (median of 5 rounds, 2 threads, load average 0.3–1.2 on the 2-core machine,
+after drive, readout and weight gradients moved into per-step products): vanilla-tanh
+1.98×, ctrnn-tanh-free 1.96×, gru 2.76×, lstm 0.46× (before this change, on a quiet
+machine: 1.3×, 1.2×, 0.79×, 0.73×).
+With 2 threads the ratios swing widely with load (vanilla 0.8–2.0× at load 1–7): every
+per-step op of the population is split over both threads and waits for the slower one,
+while the baseline's per-network ops are too small to be split.
 """
 
 from __future__ import annotations

@@ -46,6 +46,7 @@ class LeakyRecurrence(Population):
         # every step writes into the buffers below: no allocation inside the loop
         alpha, w_t = self.alpha, self.w_rec.transpose(1, 2)
         d_pre = torch.empty_like(rates)
+        d_w = torch.zeros_like(self.w_rec)
         g, carried, slope, scratch = (torch.empty_like(h0) for _ in range(4))
         d_next = None
         for t in reversed(range(len(rates))):
@@ -58,7 +59,8 @@ class LeakyRecurrence(Population):
                 torch.baddbmm(carried, d_next, w_t, out=g)
             self.slope_into(rates[t], slope, scratch)
             d_next = torch.mul(torch.mul(g, alpha, out=carried), slope, out=d_pre[t])
+            d_w.baddbmm_((states[t - 1] if t else h0).transpose(1, 2), d_next)
         d_h0 = torch.bmm(d_next, w_t)
         if alpha != 1:
             d_h0 += (1 - alpha) * g
-        return d_pre, d_h0, (self.weight_gradient(h0, states, d_pre),)
+        return d_pre, d_h0, (d_w,)
