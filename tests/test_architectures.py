@@ -73,6 +73,41 @@ def test_handwritten_bptt_matches_autograd(arch):
         torch.testing.assert_close(a, b)
 
 
+@pytest.mark.parametrize("arch", ["vanilla-tanh", "ctrnn-relu-free", "gru", "lstm", "ugrnn"])
+def test_reused_buffers_change_no_gradient(arch):
+    """The workspace hands buffers from one backward pass to the next forward pass:
+    repeated and interleaved passes give the gradients of a fresh population, bit for bit."""
+    torch.manual_seed(2)
+    x = torch.randn(2, 4, 7, 3)
+    targets = torch.randn(2, 4, 7, 2)
+
+    def grads(population, inputs):
+        population.zero_grad()
+        (population(inputs)[1] - targets).pow(2).sum().backward()
+        return [p.grad.clone() for p in population.parameters()]
+
+    def fresh(inputs):
+        return grads(get_architecture(arch).population(3, 2, 6, [0, 1]), inputs)
+
+    population = get_architecture(arch).population(3, 2, 6, [0, 1])
+    held, outputs = population(x)  # returned states must survive later passes untouched
+    (outputs - targets).pow(2).sum().backward()
+    expected_states = held.detach().clone()
+    for inputs in (x, 2 * x, x):  # the second and third passes run in reused buffers
+        for a, b in zip(grads(population, inputs), fresh(inputs)):
+            assert torch.equal(a, b)
+    assert population.workspace.free  # buffers were handed back
+    assert torch.equal(held, expected_states)
+    # two forward passes before their backward passes: neither may overwrite the other
+    population.zero_grad()
+    first, second = population(x)[1], population(2 * x)[1]
+    ((second - targets).pow(2).sum() + (first - targets).pow(2).sum()).backward()
+    both = [p.grad.clone() for p in population.parameters()]
+    expected = [a + b for a, b in zip(fresh(x), fresh(2 * x))]
+    for a, b in zip(both, expected):
+        torch.testing.assert_close(a, b)
+
+
 @pytest.mark.parametrize("arch", [a for a in ARCHITECTURES if a.startswith("ctrnn")])
 def test_ctrnn_initialisation_and_dale(arch):
     population = get_architecture(arch).population(6, 2, 20, [0, 1, 2])

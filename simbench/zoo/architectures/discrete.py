@@ -110,7 +110,7 @@ class GRU(Population):
         shape = h0.shape[:-1]
         states = drive.new_empty(steps, *h0.shape)
         kept = steps if save else 1
-        rz, n, rec_n = (drive.new_empty(kept, *shape, width * hidden) for width in (2, 1, 1))
+        rz, n, rec_n = (self.workspace.take(drive, kept, *shape, width * hidden) for width in (2, 1, 1))
         recurrent = drive.new_empty(*shape, 3 * hidden)
         scratch, pre_n = drive.new_empty(*shape, 2 * hidden), drive.new_empty(*shape, hidden)
         h = h0
@@ -128,7 +128,7 @@ class GRU(Population):
     def scan_backward(self, d_states, drive, h0, states, saved):
         hidden, w_t = self.hidden, self.w_rec.transpose(1, 2)
         shape = (*h0.shape[:-1], hidden)
-        d_drive = torch.empty_like(drive)
+        d_drive = self.workspace.take(drive, *drive.shape)
         d_rec = drive.new_empty(*shape[:-1], 3 * hidden)
         d_w, d_b = torch.zeros_like(self.w_rec), torch.zeros_like(self.b_rec)
         ones = drive.new_ones(len(h0), 1, h0.shape[1])  # sums over trials: d_b += 1ᵀ d_rec
@@ -195,7 +195,7 @@ class LSTM(Population):
         # are those of _gates
         hidden, shape = self.hidden, (*h0.shape[:-1], self.hidden)
         states = drive.new_empty(len(drive), *h0.shape)
-        saved = drive.new_empty(len(drive) if save else 1, 5, *shape)
+        saved = self.workspace.take(drive, len(drive) if save else 1, 5, *shape)
         scratch = drive.new_empty(shape)
         state = h0
         for t in range(len(drive)):
@@ -217,7 +217,7 @@ class LSTM(Population):
     def scan_backward(self, d_states, drive, h0, states, saved):
         hidden, w_t = self.hidden, self.w_rec.transpose(1, 2)
         shape = (*h0.shape[:-1], hidden)
-        d_drive = torch.empty_like(drive)
+        d_drive = self.workspace.take(drive, *drive.shape)
         d_h, d_c = drive.new_zeros(shape), drive.new_zeros(shape)
         a, b = drive.new_empty(shape), drive.new_empty(shape)
         d_w = torch.zeros_like(self.w_rec)
@@ -272,7 +272,7 @@ class UGRNN(Population):
         # are those of _gates. Saved per step: the candidate c and the gate.
         hidden, steps = self.hidden, len(drive)
         states = drive.new_empty(steps, *h0.shape)
-        candidates, gates = (drive.new_empty(steps if save else 1, *h0.shape) for _ in range(2))
+        candidates, gates = (self.workspace.take(drive, steps if save else 1, *h0.shape) for _ in range(2))
         pre, scratch = drive.new_empty(*h0.shape[:-1], 2 * hidden), torch.empty_like(h0)
         h = h0
         for t in range(steps):
@@ -286,7 +286,7 @@ class UGRNN(Population):
 
     def scan_backward(self, d_states, drive, h0, states, saved):
         hidden, w_t = self.hidden, self.w_rec.transpose(1, 2)
-        d_drive = torch.empty_like(drive)
+        d_drive = self.workspace.take(drive, *drive.shape)
         d_w = torch.zeros_like(self.w_rec)
         d_h, g, a, b = (torch.zeros_like(h0) for _ in range(4))
         for t in reversed(range(len(drive))):

@@ -30,7 +30,7 @@ class LeakyRecurrence(Population):
     def scan(self, drive, h0, save=True):
         states = torch.empty_like(drive)
         leaky = self.alpha != 1
-        rates = torch.empty_like(drive) if leaky and save else states
+        rates = self.workspace.take(drive, *drive.shape) if leaky and save else states
         x = h0
         for t in range(len(drive)):
             pre = torch.baddbmm(drive[t], x, self.w_rec)
@@ -45,7 +45,7 @@ class LeakyRecurrence(Population):
     def scan_backward(self, d_states, drive, h0, states, rates):
         # every step writes into the buffers below: no allocation inside the loop
         alpha, w_t = self.alpha, self.w_rec.transpose(1, 2)
-        d_pre = torch.empty_like(rates)
+        d_pre = self.workspace.take(rates, *rates.shape)
         d_w = torch.zeros_like(self.w_rec)
         g, carried, slope, scratch = (torch.empty_like(h0) for _ in range(4))
         d_next = None
