@@ -96,7 +96,7 @@ def test_reused_buffers_change_no_gradient(arch):
     for inputs in (x, 2 * x, x):  # the second and third passes run in reused buffers
         for a, b in zip(grads(population, inputs), fresh(inputs)):
             assert torch.equal(a, b)
-    assert population.workspace.free  # buffers were handed back
+    assert all(part.workspace.free for part in population.parts())  # buffers were handed back
     assert torch.equal(held, expected_states)
     # two forward passes before their backward passes: neither may overwrite the other
     population.zero_grad()
@@ -166,3 +166,28 @@ def test_bad_architecture_input():
         get_architecture("gru").population(3, 3, 4, [0])(torch.zeros(1, 2, 5, 4))
     with pytest.raises(ValueError, match="excitatory"):
         get_architecture("ctrnn-relu-dale").population(3, 3, 1, [0])
+
+
+@pytest.mark.parametrize("arch", ["vanilla-tanh", "ctrnn-sigmoid-dale", "gru", "lstm"])
+def test_threads_split_the_population_without_changing_results(arch):
+    """With k torch threads each thread trains its own share of the networks (parts);
+    outputs and gradients equal those of one thread running the whole population (to
+    float32 rounding: the batched products may pick other kernels for other batch sizes)."""
+    torch.manual_seed(3)
+    x, targets = torch.randn(5, 4, 7, 3), torch.randn(5, 4, 7, 2)
+    population = get_architecture(arch).population(3, 2, 6, range(5))
+    threads = torch.get_num_threads()
+    results = []
+    try:
+        for count in (1, 3):
+            torch.set_num_threads(count)
+            assert [p.size for p in population.parts()] == ([5] if count == 1 else [2, 1, 2])
+            population.zero_grad()
+            outputs = population(x)[1]
+            (outputs - targets).pow(2).sum().backward()
+            results.append([outputs.detach()] + [p.grad.clone() for p in population.parameters()])
+            assert torch.get_num_threads() == count  # restored after the parallel passes
+    finally:
+        torch.set_num_threads(threads)
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)

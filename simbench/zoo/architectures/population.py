@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from abc import abstractmethod
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -27,6 +28,37 @@ def member_generator(seed: int, stream: int) -> torch.Generator:
     """A torch generator for one network's ``stream`` (0: weights, 1: noise)."""
     state = np.random.SeedSequence([int(seed), stream]).generate_state(2, dtype=np.uint64)
     return torch.Generator().manual_seed(int(state[0] >> np.uint64(1)))
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def in_parallel(fn, count: int) -> list:
+    """``[fn(0), …, fn(count − 1)]`` without autograd, on ``count`` threads of one torch
+    thread each.
+
+    A batched product over a population is too small for torch's intra-op threads to
+    pay off on a few cores (both threads wait on each other at every step), so a
+    parallel pass gives each thread its own share of the networks instead. torch's
+    thread count is restored afterwards.
+    """
+    global _POOL
+    if count == 1:
+        with torch.no_grad():
+            return [fn(0)]
+    if _POOL is None or _POOL._max_workers < count:
+        _POOL = ThreadPoolExecutor(count, thread_name_prefix="simbench-population")
+    threads = torch.get_num_threads()
+
+    def run(k):
+        torch.set_num_threads(1)
+        with torch.no_grad():  # grad mode is thread-local
+            return fn(k)
+
+    try:
+        return list(_POOL.map(run, range(count)))
+    finally:
+        torch.set_num_threads(threads)
 
 
 class Workspace:
@@ -101,6 +133,30 @@ class Population(nn.Module):
             for name, parameter in population.named_parameters():
                 parameter.copy_(torch.stack([torch.as_tensor(m[name]) for m in members]))
         return population
+
+    def members(self, start: int, stop: int) -> Population:
+        """Networks ``start … stop − 1`` as a population sharing this one's parameter
+        storage (detached views, so an optimiser step shows through; no autograd)."""
+        part = object.__new__(type(self))
+        nn.Module.__init__(part)
+        for name, value in vars(self).items():
+            if not name.startswith("_"):
+                object.__setattr__(part, name, value)
+        for name, parameter in self.named_parameters(recurse=False):
+            object.__setattr__(part, name, parameter.detach()[start:stop])
+        part.seeds, part.workspace = self.seeds[start:stop], Workspace()
+        return part
+
+    def parts(self) -> list[Population]:
+        """One share of the networks per torch thread (:func:`in_parallel`), cached while
+        the parameters keep their storage."""
+        count = max(1, min(torch.get_num_threads(), self.size))
+        key = (count, *(p.data_ptr() for p in self.parameters()))
+        if getattr(self, "_parts_key", None) != key:
+            edges = np.linspace(0, self.size, count + 1).round().astype(int)
+            self._parts = [self.members(a, b) for a, b in zip(edges[:-1], edges[1:])]
+            self._parts_key = key
+        return self._parts
 
     def member_parameters(self, index: int) -> dict[str, torch.Tensor]:
         """Detached copies of network ``index``'s parameters."""
@@ -277,35 +333,53 @@ class _Scan(torch.autograd.Function):
     Autograd through a Python time loop spends most of its time on per-step overhead and
     on T small weight-gradient products; this node runs the input drive, the loop and
     the readout without a graph and computes the gradients itself, step by step on
-    contiguous time-major slices (no [T, N, B, H] tensor is ever permuted or concatenated).
-    Tests check it against autograd through ``_recur``.
+    contiguous time-major slices (no [T, N, B, H] tensor is ever permuted). With several
+    torch threads, each thread runs both passes for its own share of the networks
+    (:meth:`Population.parts`). Tests check it against autograd through ``_recur``.
     """
 
     @staticmethod
     def forward(ctx, population, inputs, noise, h0, *parameters):
-        with torch.no_grad():
-            states, outputs, drive, saved = population.run_time_major(inputs, noise, h0)
+        parts = population.parts()
+        edges = np.cumsum([0] + [part.size for part in parts])
+
+        def run(k):
+            n = slice(edges[k], edges[k + 1])
+            return parts[k].run_time_major(inputs[:, n], None if noise is None else noise[:, n], h0[n])
+
+        runs = in_parallel(run, len(parts))
         ctx.set_materialize_grads(False)
-        ctx.population, ctx.saved = population, saved
-        ctx.save_for_backward(inputs, drive, h0, states)
-        return states, outputs
+        ctx.parts, ctx.edges, ctx.runs = parts, edges, runs
+        ctx.save_for_backward(inputs, h0)
+        if len(runs) == 1:
+            return runs[0][0], runs[0][1]
+        return torch.cat([r[0] for r in runs], 1), torch.cat([r[1] for r in runs], 1)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, d_states, d_outputs):
-        population = ctx.population
-        inputs, drive, h0, states = ctx.saved_tensors
-        d_states, d_w_out = population.readout_backward(states, d_states, d_outputs)
-        d_drive, d_h0, grads = population.scan_backward(d_states, drive, h0, states, ctx.saved)
-        d_inputs = population.drive_backward(inputs, d_drive)
-        # hand back what never left this node: not the states (forward returned them), nor
-        # a state gradient that autograd passed in (without d_outputs it is not ours)
-        saved = ctx.saved if isinstance(ctx.saved, tuple) else (ctx.saved,)
-        ours = (d_states,) if d_outputs is not None else ()
-        population.workspace.give(drive, d_drive, *ours, *(
-            s for s in saved if s is not None and s.data_ptr() != states.data_ptr()))
-        ctx.saved = None
-        return (None, None, None, d_h0, *d_inputs, d_w_out, *grads)
+        inputs, h0 = ctx.saved_tensors
+        parts, edges, runs = ctx.parts, ctx.edges, ctx.runs
+
+        def run(k):
+            part, n = parts[k], slice(edges[k], edges[k + 1])
+            states, _, drive, saved = runs[k]
+            d_part = None if d_outputs is None else d_outputs[:, n]
+            d_s, d_w_out = part.readout_backward(states, None if d_states is None else d_states[:, n], d_part)
+            d_drive, d_h0, grads = part.scan_backward(d_s, drive, h0[n], states, saved)
+            d_w_in, d_b_in = part.drive_backward(inputs[:, n], d_drive)
+            # hand back what never left this node: not the states (forward returned them),
+            # nor a state gradient that autograd passed in (without d_outputs it is not ours)
+            mine = (d_s,) if d_part is not None else ()
+            saved = saved if isinstance(saved, tuple) else (saved,)
+            part.workspace.give(drive, d_drive, *mine, *(
+                s for s in saved if s is not None and s.data_ptr() != states.data_ptr()))
+            return d_h0, d_w_in, d_b_in, d_w_out, *grads
+
+        results = in_parallel(run, len(parts))
+        ctx.runs = None
+        gradients = [torch.cat(g) if len(g) > 1 else g[0] for g in zip(*results)]
+        return (None, None, None, *gradients)
 
 
 def spectral_radius(matrix: torch.Tensor) -> float:
