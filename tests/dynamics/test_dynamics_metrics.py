@@ -208,3 +208,20 @@ def test_prepare_zoo_network_memoised():
     count.prepare(net)                                  # same analysis options: reused
     assert len(metric_base._CACHE) == 1
     assert topo.distance(a, topo.prepare(net)) == 0.0
+
+
+@pytest.mark.parametrize("mid", IDS)
+def test_dynamics_metrics_pass_the_conformance_suite(mid):
+    """The conformance suite on three trained networks of one suite: self-distance,
+    symmetry, non-negativity, separation and pairwise (invariances and bad recordings do
+    not apply to networks, and the report says so)."""
+    from dynamics_helpers import zoo_network, zoo_or_skip
+
+    from simbench.metrics.conformance import check_metric
+
+    zoo = zoo_or_skip()
+    nets = tuple(zoo_network(zoo, i) for i in ("flipflop3-gru-h32-s0", "integrate3-lstm-h32-s0",
+                                                "decay3-ctrnn-tanh-free-h32-s0"))
+    report = check_metric(get_metric(f"{mid}:{SMALL}"), data=nets)
+    assert {"self-distance", "symmetry", "separation", "pairwise"} <= {c.split(":")[0] for c in report.checks}
+    assert report.skipped
