@@ -225,3 +225,32 @@ def test_dynamics_metrics_pass_the_conformance_suite(mid):
     report = check_metric(get_metric(f"{mid}:{SMALL}"), data=nets)
     assert {"self-distance", "symmetry", "separation", "pairwise"} <= {c.split(":")[0] for c in report.checks}
     assert report.skipped
+
+
+def test_ph_fp_sees_limit_cycles_and_ignores_similar_coordinates():
+    """Known answers: a sine network's cloud (its limit cycle per cue) has a dominant H1
+    bar, a hold network's (one fixed point per cue) none; the same dynamics in rotated and
+    rescaled coordinates is at distance ≈ 0, a different scaffold clearly farther."""
+    from dynamics_helpers import zoo_network, zoo_or_skip
+    from scipy.stats import ortho_group
+
+    from simbench.metrics.ph_fp import attractor_cloud
+
+    zoo = zoo_or_skip()
+    sine, hold = zoo_network(zoo, "sine-gru-h32-s0"), zoo_network(zoo, "hold-gru-h32-s0")
+    metric = get_metric(f"ph-fp:{SMALL}")
+    r_sine, r_hold = metric.analyse([sine, hold])
+    cued = [k for k in range(r_sine.n_conditions) if (r_sine.cycle_condition == k).any()]
+    assert cued, "the sine network has limit cycles"
+    for k in cued:
+        bars = metric.prepare(r_sine)[f"c{k}_h1"]
+        lengths = np.sort(bars[:, 1] - bars[:, 0])[::-1]
+        assert lengths[0] > 0.3 and (len(lengths) == 1 or lengths[0] > 3 * lengths[1])
+        assert len(attractor_cloud(r_sine, k)) >= 32
+    hold_state = metric.prepare(r_hold)
+    assert all(len(hold_state[f"c{k}_h1"]) == 0 or np.ptp(hold_state[f"c{k}_h1"], axis=1).max() < 0.1
+               for k in range(r_hold.n_conditions))
+    M = 2.5 * ortho_group.rvs(sine.state_size, random_state=0)
+    same = metric(sine, Conjugate(sine, M))
+    other = metric(sine, hold)
+    assert same < 1e-3 and other > 0.3
