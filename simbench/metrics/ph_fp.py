@@ -24,6 +24,8 @@ network (``input = "network"``).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from simbench.dynamics.metric_base import ANALYSIS_PARAMETERS, DynamicsMetric
@@ -61,7 +63,9 @@ class PHFixedPoints(DynamicsMetric):
         out = {}
         for k in range(result.n_conditions):
             cloud = attractor_cloud(result, k)
-            dgms = diagrams(cloud, self.max_dim, None)[0] if len(cloud) > 1 else []
+            with warnings.catch_warnings():  # fewer fixed points than state dimensions is normal
+                warnings.filterwarnings("ignore", message="The input point cloud has more columns than rows")
+                dgms = diagrams(cloud, self.max_dim, None)[0] if len(cloud) > 1 else []
             for j in range(self.max_dim + 1):
                 out[f"c{k}_h{j}"] = dgms[j] if j < len(dgms) else np.zeros((0, 2))
         return out

@@ -210,7 +210,7 @@ def test_prepare_zoo_network_memoised():
     assert topo.distance(a, topo.prepare(net)) == 0.0
 
 
-@pytest.mark.parametrize("mid", IDS)
+@pytest.mark.parametrize("mid", IDS + ["ph-fp"])
 def test_dynamics_metrics_pass_the_conformance_suite(mid):
     """The conformance suite on three trained networks of one suite: self-distance,
     symmetry, non-negativity, separation and pairwise (invariances and bad recordings do
