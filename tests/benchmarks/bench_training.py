@@ -12,13 +12,15 @@ hits both sides alike.
 Targets (2 cores, N=32, H=64, T=100, B=64): ≥ 3× for vanilla and continuous-time
 populations, ≥ 1× against the fused GRU and LSTM kernels.
 
-Measured (median of 5 rounds, 2 threads, load average 0.3–1.2 on the 2-core machine,
-after drive, readout and weight gradients moved into per-step products): vanilla-tanh
-1.98×, ctrnn-tanh-free 1.96×, gru 2.76×, lstm 0.46× (before this change, on a quiet
-machine: 1.3×, 1.2×, 0.79×, 0.73×).
-With 2 threads the ratios swing widely with load (vanilla 0.8–2.0× at load 1–7): every
-per-step op of the population is split over both threads and waits for the slower one,
-while the baseline's per-network ops are too small to be split.
+Measured (median of 5 rounds, 2 threads, quiet 2-core machine, load 0.2–1.4), two
+runs a few minutes apart: vanilla-tanh 2.10× / 3.24×, ctrnn-tanh-free 2.57× / 2.93×,
+gru 2.76× / 2.65×, lstm 0.84× / 0.77× (at the start of 2026-11-22: 1.3×, 1.2×,
+0.79×, 0.73×). Between the two, each thread began to train its own share of the
+population (Population.parts); torch's intra-op threads had made both threads wait
+on each other at every small batched product. The step buffers are now reused
+(Workspace), and nothing of shape [T, N, B, H] is permuted.
+Under load the per-network baseline suffers more than the population (load ≈ 2:
+3.8×, 4.2×, 6.0×, 1.0×), so compare figures taken on a quiet machine only.
 """
 
 from __future__ import annotations
