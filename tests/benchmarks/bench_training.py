@@ -15,10 +15,10 @@ populations, ≥ 1× against the fused GRU and LSTM kernels.
 Measured (median of 5 rounds, 2 threads, quiet 2-core machine, load 0.2–1.4), two
 runs a few minutes apart: vanilla-tanh 2.10× / 3.24×, ctrnn-tanh-free 2.57× / 2.93×,
 gru 2.76× / 2.65×, lstm 0.84× / 0.77× (at the start of 2026-11-22: 1.3×, 1.2×,
-0.79×, 0.73×). Between the two, each thread began to train its own share of the
-population (Population.parts); torch's intra-op threads had made both threads wait
-on each other at every small batched product. The step buffers are now reused
-(Workspace), and nothing of shape [T, N, B, H] is permuted.
+0.79×, 0.73×). Since then each thread trains its own share of the population
+(Population.parts), because torch's intra-op threads made both threads wait on each
+other at every small batched product. The step buffers are reused (Workspace), and
+nothing of shape [T, N, B, H] is permuted.
 Under load the per-network baseline suffers more than the population (load ≈ 2:
 3.8×, 4.2×, 6.0×, 1.0×), so compare figures taken on a quiet machine only.
 """
