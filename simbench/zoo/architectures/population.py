@@ -30,7 +30,8 @@ def member_generator(seed: int, stream: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(state[0] >> np.uint64(1)))
 
 
-_POOL: ThreadPoolExecutor | None = None
+#: thread pools by (process id, size): a pool inherited through fork has no threads
+_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
 
 
 def in_parallel(fn, count: int) -> list:
@@ -42,12 +43,12 @@ def in_parallel(fn, count: int) -> list:
     parallel pass gives each thread its own share of the networks instead. torch's
     thread count is restored afterwards.
     """
-    global _POOL
     if count == 1:
         with torch.no_grad():
             return [fn(0)]
-    if _POOL is None or _POOL._max_workers < count:
-        _POOL = ThreadPoolExecutor(count, thread_name_prefix="simbench-population")
+    key = (os.getpid(), count)
+    if key not in _POOLS:
+        _POOLS[key] = ThreadPoolExecutor(count, thread_name_prefix="simbench-population")
     threads = torch.get_num_threads()
 
     def run(k):
@@ -56,7 +57,7 @@ def in_parallel(fn, count: int) -> list:
             return fn(k)
 
     try:
-        return list(_POOL.map(run, range(count)))
+        return list(_POOLS[key].map(run, range(count)))
     finally:
         torch.set_num_threads(threads)
 
