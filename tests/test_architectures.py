@@ -1,5 +1,7 @@
 """Architectures: agreement with torch's cells, hand-written BPTT against autograd, Dale's law."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -98,6 +100,10 @@ def test_reused_buffers_change_no_gradient(arch):
             assert torch.equal(a, b)
     assert all(part.workspace.free for part in population.parts())  # buffers were handed back
     assert torch.equal(held, expected_states)
+    copied = copy.deepcopy(population)  # a copy carries parameters, not scratch buffers
+    assert not copied.workspace.free and "_parts" not in vars(copied)
+    for a, b in zip(grads(copied, x), fresh(x)):
+        assert torch.equal(a, b)
     # two forward passes before their backward passes: neither may overwrite the other
     population.zero_grad()
     first, second = population(x)[1], population(2 * x)[1]

@@ -159,6 +159,13 @@ class Population(nn.Module):
             self._parts_key = key
         return self._parts
 
+    def __getstate__(self) -> dict:
+        """Copies (e.g. :func:`simbench.dynamics.as_system`'s float64 copy) and pickles
+        carry the parameters, not the training scratch buffers or the per-thread shares."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_parts", "_parts_key")}
+        state["workspace"] = Workspace()
+        return state
+
     def member_parameters(self, index: int) -> dict[str, torch.Tensor]:
         """Detached copies of network ``index``'s parameters."""
         return {name: p[index].detach().clone() for name, p in self.named_parameters()}
