@@ -98,7 +98,8 @@ def test_reused_buffers_change_no_gradient(arch):
     for inputs in (x, 2 * x, x):  # the second and third passes run in reused buffers
         for a, b in zip(grads(population, inputs), fresh(inputs)):
             assert torch.equal(a, b)
-    assert all(part.workspace.free for part in population.parts())  # buffers were handed back
+    # saved buffers were handed back (a vanilla RNN saves nothing but its states)
+    assert all(bool(part.workspace.free) == (arch != "vanilla-tanh") for part in population.parts())
     assert torch.equal(held, expected_states)
     copied = copy.deepcopy(population)  # a copy carries parameters, not scratch buffers
     assert not copied.workspace.free and "_parts" not in vars(copied)

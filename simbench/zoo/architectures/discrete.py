@@ -108,48 +108,47 @@ class GRU(Population):
         # are those of _gates. Saved per step: [r, z], n and the term W_n h + c_n.
         hidden, steps = self.hidden, len(drive)
         shape = h0.shape[:-1]
-        states = drive.new_empty(steps, *h0.shape)
+        states = h0.new_empty(steps, *h0.shape)
         kept = steps if save else 1
-        rz, n, rec_n = (self.workspace.take(drive, kept, *shape, width * hidden) for width in (2, 1, 1))
-        recurrent = drive.new_empty(*shape, 3 * hidden)
-        scratch, pre_n = drive.new_empty(*shape, 2 * hidden), drive.new_empty(*shape, hidden)
+        rz, n, rec_n = (self.workspace.take(h0, kept, *shape, width * hidden) for width in (2, 1, 1))
+        recurrent = h0.new_empty(*shape, 3 * hidden)
+        scratch, pre_n = h0.new_empty(*shape, 2 * hidden), h0.new_empty(*shape, hidden)
         h = h0
         for t in range(steps):
-            k = t if save else 0
+            k, a = (t if save else 0), drive[t]
             torch.baddbmm(self.b_rec, h, self.w_rec, out=recurrent)
-            torch.sigmoid(torch.add(drive[t, ..., : 2 * hidden], recurrent[..., : 2 * hidden], out=scratch),
-                          out=rz[k])
+            torch.sigmoid(torch.add(a[..., : 2 * hidden], recurrent[..., : 2 * hidden], out=scratch), out=rz[k])
             rec_n[k].copy_(recurrent[..., 2 * hidden :])
             torch.mul(rz[k, ..., :hidden], rec_n[k], out=pre_n)
-            ACTIVATIONS_INTO["tanh"](torch.add(drive[t, ..., 2 * hidden :], pre_n, out=pre_n), n[k])
+            ACTIVATIONS_INTO["tanh"](torch.add(a[..., 2 * hidden :], pre_n, out=pre_n), n[k])
             h = torch.lerp(n[k], h, rz[k, ..., hidden:], out=states[t])
         return states, ((rz, n, rec_n) if save else None)
 
-    def scan_backward(self, d_states, drive, h0, states, saved):
+    def scan_backward(self, boundary, h0, states, saved):
         hidden, w_t = self.hidden, self.w_rec.transpose(1, 2)
         shape = (*h0.shape[:-1], hidden)
-        d_drive = self.workspace.take(drive, *drive.shape)
-        d_rec = drive.new_empty(*shape[:-1], 3 * hidden)
+        d_drive, d_rec = h0.new_empty(*shape[:-1], 3 * hidden), h0.new_empty(*shape[:-1], 3 * hidden)
         d_w, d_b = torch.zeros_like(self.w_rec), torch.zeros_like(self.b_rec)
-        ones = drive.new_ones(len(h0), 1, h0.shape[1])  # sums over trials: d_b += 1ᵀ d_rec
-        d_h, g, a, b = (drive.new_zeros(shape) for _ in range(4))
-        for t in reversed(range(len(drive))):
+        ones = h0.new_ones(len(h0), 1, h0.shape[1])  # sums over trials: d_b += 1ᵀ d_rec
+        d_h, g, a, b = (h0.new_zeros(shape) for _ in range(4))
+        d_r, d_z, d_n = d_drive.split(hidden, -1)
+        for t in reversed(range(len(states))):
             r, z = saved[0][t].split(hidden, -1)
             n, rec_n = saved[1][t], saved[2][t]
             h_prev = states[t - 1] if t else h0
-            d_r, d_z, d_n = d_drive[t].split(hidden, -1)
-            torch.add(d_states[t], d_h, out=g)
+            torch.add(boundary.state(t), d_h, out=g)
             # d_n = g (1 − z)(1 − n²), d_r = d_n rec_n r (1 − r), d_z = g (h_prev − n) z (1 − z)
             torch.mul(times_one_minus(g, z, a), one_minus(torch.mul(n, n, out=b), b), out=d_n)
             torch.mul(torch.mul(d_n, rec_n, out=a).mul_(r), one_minus(r, b), out=d_r)
             torch.mul(torch.sub(h_prev, n, out=a).mul_(g).mul_(z), one_minus(z, b), out=d_z)
             # the recurrent term sees r ⊙ (W_n h + c_n): its gradient is d_n ⊙ r
-            d_rec[..., : 2 * hidden].copy_(d_drive[t, ..., : 2 * hidden])
+            d_rec[..., : 2 * hidden].copy_(d_drive[..., : 2 * hidden])
             torch.mul(d_n, r, out=d_rec[..., 2 * hidden :])
             torch.baddbmm(torch.mul(g, z, out=a), d_rec, w_t, out=d_h)
             d_w.baddbmm_(h_prev.transpose(1, 2), d_rec)
             d_b.baddbmm_(ones, d_rec)
-        return d_drive, d_h, (d_w, d_b)
+            boundary.drive(t, d_drive)
+        return d_h, (d_w, d_b)
 
 
 class LSTM(Population):
@@ -194,9 +193,9 @@ class LSTM(Population):
         # each step writes into preallocated buffers; the operations (and so the bits)
         # are those of _gates
         hidden, shape = self.hidden, (*h0.shape[:-1], self.hidden)
-        states = drive.new_empty(len(drive), *h0.shape)
-        saved = self.workspace.take(drive, len(drive) if save else 1, 5, *shape)
-        scratch = drive.new_empty(shape)
+        states = h0.new_empty(len(drive), *h0.shape)
+        saved = self.workspace.take(h0, len(drive) if save else 1, 5, *shape)
+        scratch = h0.new_empty(shape)
         state = h0
         for t in range(len(drive)):
             i, f, g, o, tanh_c = saved[t if save else 0]
@@ -214,29 +213,31 @@ class LSTM(Population):
             state = states[t]
         return states, (saved if save else None)
 
-    def scan_backward(self, d_states, drive, h0, states, saved):
+    def scan_backward(self, boundary, h0, states, saved):
         hidden, w_t = self.hidden, self.w_rec.transpose(1, 2)
         shape = (*h0.shape[:-1], hidden)
-        d_drive = self.workspace.take(drive, *drive.shape)
-        d_h, d_c = drive.new_zeros(shape), drive.new_zeros(shape)
-        a, b = drive.new_empty(shape), drive.new_empty(shape)
+        d_h, d_c = h0.new_zeros(shape), h0.new_zeros(shape)
+        a, b = h0.new_empty(shape), h0.new_empty(shape)
+        d_drive = h0.new_empty(*shape[:-1], 4 * hidden)
+        d_gates = d_drive.view(*shape[:-1], 4, hidden)
         d_w = torch.zeros_like(self.w_rec)
-        for t in reversed(range(len(drive))):
+        for t in reversed(range(len(states))):
             i, f, g, o, tanh_c = saved[t]
             h_prev, c_prev = (states[t - 1] if t else h0).split(hidden, -1)
-            torch.add(d_states[t, ..., :hidden], d_h, out=d_h)
-            # d_c ← d_states[t] + d_c + (d_h ⊙ o) ⊙ (1 − tanh²c)
-            torch.add(d_states[t, ..., hidden:], d_c, out=d_c)
+            d_state = boundary.state(t)
+            torch.add(d_state[..., :hidden], d_h, out=d_h)
+            # d_c ← ∂L/∂c_t + d_c + (d_h ⊙ o) ⊙ (1 − tanh²c)
+            torch.add(d_state[..., hidden:], d_c, out=d_c)
             d_c.add_(torch.mul(d_h, o, out=a).mul_(one_minus(torch.mul(tanh_c, tanh_c, out=b), b)))
-            d_gates = d_drive[t].view(*shape[:-1], 4, hidden)
             torch.mul(torch.mul(d_c, g, out=a), times_one_minus(i, i, b), out=d_gates[..., 0, :])
             torch.mul(torch.mul(d_c, c_prev, out=a), times_one_minus(f, f, b), out=d_gates[..., 1, :])
             torch.mul(torch.mul(d_c, i, out=a), one_minus(torch.mul(g, g, out=b), b), out=d_gates[..., 2, :])
             torch.mul(torch.mul(d_h, tanh_c, out=a), times_one_minus(o, o, b), out=d_gates[..., 3, :])
             d_c.mul_(f)
-            torch.bmm(d_drive[t], w_t, out=d_h)
-            d_w.baddbmm_(h_prev.transpose(1, 2), d_drive[t])
-        return d_drive, torch.cat([d_h, d_c], -1), (d_w,)
+            torch.bmm(d_drive, w_t, out=d_h)
+            d_w.baddbmm_(h_prev.transpose(1, 2), d_drive)
+            boundary.drive(t, d_drive)
+        return torch.cat([d_h, d_c], -1), (d_w,)
 
 
 class UGRNN(Population):
@@ -271,9 +272,9 @@ class UGRNN(Population):
         # each step writes into preallocated buffers; the operations (and so the bits)
         # are those of _gates. Saved per step: the candidate c and the gate.
         hidden, steps = self.hidden, len(drive)
-        states = drive.new_empty(steps, *h0.shape)
-        candidates, gates = (self.workspace.take(drive, steps if save else 1, *h0.shape) for _ in range(2))
-        pre, scratch = drive.new_empty(*h0.shape[:-1], 2 * hidden), torch.empty_like(h0)
+        states = h0.new_empty(steps, *h0.shape)
+        candidates, gates = (self.workspace.take(h0, steps if save else 1, *h0.shape) for _ in range(2))
+        pre, scratch = h0.new_empty(*h0.shape[:-1], 2 * hidden), torch.empty_like(h0)
         h = h0
         for t in range(steps):
             k = t if save else 0
@@ -284,20 +285,21 @@ class UGRNN(Population):
             h = torch.lerp(candidates[k], h, gates[k], out=states[t])
         return states, ((candidates, gates) if save else None)
 
-    def scan_backward(self, d_states, drive, h0, states, saved):
+    def scan_backward(self, boundary, h0, states, saved):
         hidden, w_t = self.hidden, self.w_rec.transpose(1, 2)
-        d_drive = self.workspace.take(drive, *drive.shape)
+        d_drive = h0.new_empty(*h0.shape[:-1], 2 * hidden)
+        d_candidate, d_gate = d_drive.split(hidden, -1)
         d_w = torch.zeros_like(self.w_rec)
         d_h, g, a, b = (torch.zeros_like(h0) for _ in range(4))
-        for t in reversed(range(len(drive))):
+        for t in reversed(range(len(states))):
             candidate, gate = saved[0][t], saved[1][t]
             h_prev = states[t - 1] if t else h0
-            d_candidate, d_gate = d_drive[t].split(hidden, -1)
-            torch.add(d_states[t], d_h, out=g)
+            torch.add(boundary.state(t), d_h, out=g)
             # d_candidate = g (1 − gate)(1 − c²), d_gate = g (h_prev − c) gate (1 − gate)
             torch.mul(times_one_minus(g, gate, a), one_minus(torch.mul(candidate, candidate, out=b), b),
                       out=d_candidate)
             torch.mul(torch.sub(h_prev, candidate, out=a).mul_(g), times_one_minus(gate, gate, b), out=d_gate)
-            torch.baddbmm(torch.mul(g, gate, out=a), d_drive[t], w_t, out=d_h)
-            d_w.baddbmm_(h_prev.transpose(1, 2), d_drive[t])
-        return d_drive, d_h, (d_w,)
+            torch.baddbmm(torch.mul(g, gate, out=a), d_drive, w_t, out=d_h)
+            d_w.baddbmm_(h_prev.transpose(1, 2), d_drive)
+            boundary.drive(t, d_drive)
+        return d_h, (d_w,)

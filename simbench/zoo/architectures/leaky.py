@@ -28,9 +28,9 @@ class LeakyRecurrence(Population):
         return rate if self.alpha == 1 else torch.lerp(x, rate, self.alpha)
 
     def scan(self, drive, h0, save=True):
-        states = torch.empty_like(drive)
+        states = h0.new_empty(len(drive), *h0.shape)
         leaky = self.alpha != 1
-        rates = self.workspace.take(drive, *drive.shape) if leaky and save else states
+        rates = self.workspace.take(h0, *states.shape) if leaky and save else states
         x = h0
         for t in range(len(drive)):
             pre = torch.baddbmm(drive[t], x, self.w_rec)
@@ -42,25 +42,24 @@ class LeakyRecurrence(Population):
             x = states[t]
         return states, (rates if save else None)
 
-    def scan_backward(self, d_states, drive, h0, states, rates):
+    def scan_backward(self, boundary, h0, states, rates):
         # every step writes into the buffers below: no allocation inside the loop
         alpha, w_t = self.alpha, self.w_rec.transpose(1, 2)
-        d_pre = self.workspace.take(rates, *rates.shape)
         d_w = torch.zeros_like(self.w_rec)
-        g, carried, slope, scratch = (torch.empty_like(h0) for _ in range(4))
-        d_next = None
+        g, carried, slope, scratch, d_pre = (torch.empty_like(h0) for _ in range(5))
         for t in reversed(range(len(rates))):
-            if d_next is None:
-                g.copy_(d_states[t])
+            if t == len(rates) - 1:
+                g.copy_(boundary.state(t))
             elif alpha == 1:
-                torch.baddbmm(d_states[t], d_next, w_t, out=g)
-            else:  # g ← d_states[t] + (1 − α) g + δ_{t+1} W_recᵀ
-                torch.add(d_states[t], torch.mul(g, 1 - alpha, out=carried), out=carried)
-                torch.baddbmm(carried, d_next, w_t, out=g)
+                torch.baddbmm(boundary.state(t), d_pre, w_t, out=g)
+            else:  # g ← ∂L/∂h_t + (1 − α) g + δ_{t+1} W_recᵀ
+                torch.add(boundary.state(t), torch.mul(g, 1 - alpha, out=carried), out=carried)
+                torch.baddbmm(carried, d_pre, w_t, out=g)
             self.slope_into(rates[t], slope, scratch)
-            d_next = torch.mul(torch.mul(g, alpha, out=carried), slope, out=d_pre[t])
-            d_w.baddbmm_((states[t - 1] if t else h0).transpose(1, 2), d_next)
-        d_h0 = torch.bmm(d_next, w_t)
+            torch.mul(torch.mul(g, alpha, out=carried), slope, out=d_pre)
+            d_w.baddbmm_((states[t - 1] if t else h0).transpose(1, 2), d_pre)
+            boundary.drive(t, d_pre)
+        d_h0 = torch.bmm(d_pre, w_t)
         if alpha != 1:
             d_h0 += (1 - alpha) * g
-        return d_pre, d_h0, (d_w,)
+        return d_h0, (d_w,)

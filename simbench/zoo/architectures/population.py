@@ -66,8 +66,8 @@ class Workspace:
     """Large scratch buffers of the training pass, reused from one step to the next.
 
     A fresh 50–250 MB CPU buffer costs a page fault per 4 KiB page on first touch, and
-    a training step of an LSTM population allocates about 0.8 GB of them (the drive,
-    the saved gates, their gradients). Buffers that never leave the recurrence's
+    a training step of an LSTM population saves about 260 MB of gates for its backward
+    pass. Buffers that never leave the recurrence's
     autograd node are handed back after its backward pass and handed out again by the
     next forward pass; a buffer still held (e.g. two forward passes before one backward)
     is simply not in the free list, so a fresh one is allocated. Reuse changes no value:
@@ -243,33 +243,9 @@ class Population(nn.Module):
         return states.permute(1, 2, 0, 3), outputs.permute(1, 3, 0, 2) + self.b_out[:, :, None]
 
     def run_time_major(self, inputs, noise, h0, save=True):
-        """Drive, scan and readout without autograd: ``(states, outputs, drive, saved)``."""
-        drive = self.time_major_drive(inputs, noise)
-        states, saved = self.scan(drive, h0, save)
-        return states, self.time_major_readout(states), drive, saved
-
-    def time_major_drive(self, inputs: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
-        """``a_t = ξ_t + b_in + u_t W_in`` from ``inputs [T, N, B, I]``: ``[T, N, B, G]``.
-
-        One small product per step: a single product broadcast over ``(T, N)`` runs
-        thousands of tiny matrix products and is ten times slower on CPU.
-        """
-        drive = self.workspace.take(inputs, *inputs.shape[:-1], self.drive_size)
-        for t, u in enumerate(inputs):
-            if noise is None:
-                torch.baddbmm(self.b_in, u, self.w_in, out=drive[t])
-            else:
-                torch.add(noise[t], self.b_in, out=drive[t]).baddbmm_(u, self.w_in)
-        return drive
-
-    def drive_backward(self, inputs: torch.Tensor, d_drive: torch.Tensor):
-        """``(∂/∂W_in, ∂/∂b_in) = (Σ_t u_tᵀ δ_t, Σ_t 1ᵀ δ_t)`` from the drive's gradient ``δ``."""
-        d_w, d_b = torch.zeros_like(self.w_in), torch.zeros_like(self.b_in)
-        ones = inputs.new_ones(self.size, 1, inputs.shape[2])
-        for u, delta in zip(inputs, d_drive):
-            d_w.baddbmm_(u.transpose(1, 2), delta)
-            d_b.baddbmm_(ones, delta)
-        return d_w, d_b
+        """Scan and readout without autograd on ``inputs [T, N, B, I]``: ``(states, outputs, saved)``."""
+        states, saved = self.scan(DriveSteps(self, inputs, noise), h0, save)
+        return states, self.time_major_readout(states), saved
 
     def time_major_readout(self, states: torch.Tensor) -> torch.Tensor:
         """Readout without bias, transposed per step, ``W_outᵀ h_tᵀ``: ``[T, N, O, B]``.
@@ -282,57 +258,101 @@ class Population(nn.Module):
             torch.bmm(w_t, h[..., : self.hidden].transpose(1, 2), out=out)
         return outputs
 
-    def readout_backward(self, states, d_states, d_outputs):
-        """``(d_states + d_o W_outᵀ on the hidden units, ∂/∂W_out = Σ_t h_tᵀ d_o_t)``.
-
-        ``d_outputs`` is ``[T, N, O, B]`` like the readout; either gradient may be None.
-        """
-        if d_outputs is None:
-            return d_states.contiguous(), None
-        hidden = self.hidden
-        if d_states is not None:
-            total = d_states.clone(memory_format=torch.contiguous_format)
-        else:
-            total = self.workspace.take(states, *states.shape)
-            total[..., hidden:].zero_()  # an LSTM's cell state is not read out
-        # the hidden part of a wider state is strided: products go through a contiguous scratch
-        direct = d_states is None and self.state_size == hidden
-        scratch = None if direct else states.new_empty(*states.shape[1:3], hidden)
-        w_t = self.w_out.transpose(1, 2)
-        d_w_t = self.w_out.new_zeros(self.size, self.n_outputs, hidden)
-        for h, d_o, d_h in zip(states, d_outputs, total):
-            if direct:
-                torch.bmm(d_o.transpose(1, 2), w_t, out=d_h)
-            else:
-                torch.bmm(d_o.transpose(1, 2), w_t, out=scratch)
-                if d_states is None:
-                    d_h[..., :hidden].copy_(scratch)
-                else:
-                    d_h[..., :hidden].add_(scratch)
-            d_w_t.baddbmm_(d_o, h[..., :hidden])
-        return total, d_w_t.transpose(1, 2).contiguous()
-
     def recurrent_parameters(self) -> tuple[torch.Tensor, ...]:
         """Parameters used inside the time loop, in the order ``scan_backward`` returns grads."""
         return (self.w_rec,)
 
     @abstractmethod
-    def scan(self, drive: torch.Tensor, h0: torch.Tensor, save: bool = True):
-        """All steps without autograd on a time-major drive ``[T, N, B, G]``.
+    def scan(self, drive: DriveSteps, h0: torch.Tensor, save: bool = True):
+        """All steps without autograd; ``drive[t]`` is step ``t``'s input drive ``[N, B, G]``.
 
         Returns ``(states [T, N, B, S], saved)``; ``saved`` holds what ``scan_backward``
         needs (``None`` when ``save`` is false).
         """
 
     @abstractmethod
-    def scan_backward(self, d_states: torch.Tensor, drive: torch.Tensor, h0: torch.Tensor,
-                      states: torch.Tensor, saved):
-        """Hand-written BPTT, time-major: ``(d_drive, d_h0, grads of recurrent_parameters)``.
+    def scan_backward(self, boundary: BoundaryGradients, h0: torch.Tensor, states: torch.Tensor, saved):
+        """Hand-written BPTT, time-major: ``(d_h0, grads of recurrent_parameters)``.
 
-        Each step costs one batched product with ``W_recᵀ`` and one more that adds this
-        step's share ``h_{t−1}ᵀ δ_t`` to the weight gradient ``Σ_t h_{t−1}ᵀ δ_t``, both on
-        contiguous per-step slices.
+        Walking back from the last step, step ``t`` takes the loss's direct gradient on
+        ``h_t`` from ``boundary.state(t)`` and hands the drive's gradient ``δ_t`` to
+        ``boundary.drive(t, δ_t)``. Each step costs one batched product with ``W_recᵀ``
+        and one more that adds this step's share ``h_{t−1}ᵀ δ_t`` to the weight gradient
+        ``Σ_t h_{t−1}ᵀ δ_t``, both on contiguous per-step slices.
         """
+
+
+class DriveSteps:
+    """The input drive ``a_t = ξ_t + b_in + u_t W_in`` of ``inputs [T, N, B, I]``, step
+    by step: ``drive[t]`` computes step ``t`` into one reused buffer, which the scan
+    reads before it asks for the next step (no ``[T, N, B, G]`` tensor is written).
+    """
+
+    def __init__(self, population: Population, inputs: torch.Tensor, noise: torch.Tensor | None):
+        self.inputs, self.noise = inputs, noise
+        self.w_in, self.b_in = population.w_in, population.b_in
+        self.buffer = inputs.new_empty(*inputs.shape[1:-1], population.drive_size)
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    def __getitem__(self, t: int) -> torch.Tensor:
+        if self.noise is None:
+            return torch.baddbmm(self.b_in, self.inputs[t], self.w_in, out=self.buffer)
+        return torch.add(self.noise[t], self.b_in, out=self.buffer).baddbmm_(self.inputs[t], self.w_in)
+
+
+class BoundaryGradients:
+    """Gradients where the recurrence meets the rest of the network, one step at a time
+    inside the backward loop (nothing of shape ``[T, N, B, ·]`` is written):
+
+    - into the states: ``∂L/∂h_t = ∂L/∂states_t + d_o_t W_outᵀ`` (hidden units only),
+      while ``∂L/∂W_out = Σ_t h_tᵀ d_o_t`` accumulates;
+    - out of the drive: ``∂L/∂W_in = Σ_t u_tᵀ δ_t`` and ``∂L/∂b_in = Σ_t 1ᵀ δ_t``.
+
+    ``d_outputs`` is ``[T, N, O, B]`` like :meth:`Population.time_major_readout`;
+    either incoming gradient may be None.
+    """
+
+    def __init__(self, population: Population, inputs, states, d_states, d_outputs):
+        self.inputs, self.states, self.d_states, self.d_outputs = inputs, states, d_states, d_outputs
+        self.hidden = population.hidden
+        self.w_out_t = population.w_out.transpose(1, 2)
+        self.d_w_in, self.d_b_in = torch.zeros_like(population.w_in), torch.zeros_like(population.b_in)
+        self.ones = inputs.new_ones(population.size, 1, inputs.shape[2])
+        if d_outputs is not None:
+            self.d_w_out_t = population.w_out.new_zeros(population.size, population.n_outputs, self.hidden)
+            # a wider state (an LSTM's [h, c]) gets its hidden part through a contiguous scratch;
+            # the cell state is not read out, so without d_states its gradient stays zero
+            self.direct = d_states is None and population.state_size == self.hidden
+            self.buffer = states.new_zeros(states.shape[1:])
+            self.scratch = None if self.direct else states.new_empty(*states.shape[1:3], self.hidden)
+
+    def state(self, t: int) -> torch.Tensor:
+        """``∂L/∂h_t`` from outside the recurrence ``[N, B, S]`` (valid until the next call)."""
+        if self.d_outputs is None:
+            return self.d_states[t]
+        d_o, h = self.d_outputs[t], self.states[t][..., : self.hidden]
+        if self.direct:
+            torch.bmm(d_o.transpose(1, 2), self.w_out_t, out=self.buffer)
+        else:
+            torch.bmm(d_o.transpose(1, 2), self.w_out_t, out=self.scratch)
+            if self.d_states is None:
+                self.buffer[..., : self.hidden].copy_(self.scratch)
+            else:
+                self.buffer.copy_(self.d_states[t])[..., : self.hidden].add_(self.scratch)
+        self.d_w_out_t.baddbmm_(d_o, h)
+        return self.buffer
+
+    def drive(self, t: int, delta: torch.Tensor) -> None:
+        """Take step ``t``'s drive gradient ``δ_t [N, B, G]``."""
+        self.d_w_in.baddbmm_(self.inputs[t].transpose(1, 2), delta)
+        self.d_b_in.baddbmm_(self.ones, delta)
+
+    def gradients(self):
+        """``(∂/∂W_in, ∂/∂b_in, ∂/∂W_out)``; the last is None without ``d_outputs``."""
+        d_w_out = None if self.d_outputs is None else self.d_w_out_t.transpose(1, 2).contiguous()
+        return self.d_w_in, self.d_b_in, d_w_out
 
 
 class _Scan(torch.autograd.Function):
@@ -341,7 +361,10 @@ class _Scan(torch.autograd.Function):
     Autograd through a Python time loop spends most of its time on per-step overhead and
     on T small weight-gradient products; this node runs the input drive, the loop and
     the readout without a graph and computes the gradients itself, step by step on
-    contiguous time-major slices (no [T, N, B, H] tensor is ever permuted). With several
+    contiguous time-major slices. The drive and the gradients at the boundary (readout,
+    drive) are computed inside the loops (:class:`DriveSteps`, :class:`BoundaryGradients`),
+    so beyond the states and the saved activations no ``[T, N, B, ·]`` tensor is
+    written, and none is ever permuted. With several
     torch threads, each thread runs both passes for its own share of the networks
     (:meth:`Population.parts`). Tests check it against autograd through ``_recur``.
     """
@@ -371,22 +394,19 @@ class _Scan(torch.autograd.Function):
 
         def run(k):
             part, n = parts[k], slice(edges[k], edges[k + 1])
-            states, _, drive, saved = runs[k]
-            d_part = None if d_outputs is None else d_outputs[:, n]
-            d_s, d_w_out = part.readout_backward(states, None if d_states is None else d_states[:, n], d_part)
-            d_drive, d_h0, grads = part.scan_backward(d_s, drive, h0[n], states, saved)
-            d_w_in, d_b_in = part.drive_backward(inputs[:, n], d_drive)
-            # hand back what never left this node: not the states (forward returned them),
-            # nor a state gradient that autograd passed in (without d_outputs it is not ours)
-            mine = (d_s,) if d_part is not None else ()
+            states, _, saved = runs[k]
+            boundary = BoundaryGradients(part, inputs[:, n], states, None if d_states is None else d_states[:, n],
+                                         None if d_outputs is None else d_outputs[:, n])
+            d_h0, grads = part.scan_backward(boundary, h0[n], states, saved)
+            d_w_in, d_b_in, d_w_out = boundary.gradients()
+            # hand back the saved buffers, never the states (forward returned them)
             saved = saved if isinstance(saved, tuple) else (saved,)
-            part.workspace.give(drive, d_drive, *mine, *(
-                s for s in saved if s is not None and s.data_ptr() != states.data_ptr()))
+            part.workspace.give(*(s for s in saved if s is not None and s.data_ptr() != states.data_ptr()))
             return d_h0, d_w_in, d_b_in, d_w_out, *grads
 
         results = in_parallel(run, len(parts))
         ctx.runs = None
-        gradients = [torch.cat(g) if len(g) > 1 else g[0] for g in zip(*results)]
+        gradients = [None if g[0] is None else torch.cat(g) if len(g) > 1 else g[0] for g in zip(*results)]
         return (None, None, None, *gradients)
 
 
