@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from simbench.zoo.architectures.functional import ACTIVATIONS_INTO, tanh
+from simbench.zoo.architectures.functional import tanh, tanh_into
 from simbench.zoo.architectures.leaky import LeakyRecurrence
 from simbench.zoo.architectures.population import Population, uniform
 
@@ -120,7 +120,7 @@ class GRU(Population):
             torch.sigmoid(torch.add(a[..., : 2 * hidden], recurrent[..., : 2 * hidden], out=scratch), out=rz[k])
             rec_n[k].copy_(recurrent[..., 2 * hidden :])
             torch.mul(rz[k, ..., :hidden], rec_n[k], out=pre_n)
-            ACTIVATIONS_INTO["tanh"](torch.add(a[..., 2 * hidden :], pre_n, out=pre_n), n[k])
+            tanh_into(torch.add(a[..., 2 * hidden :], pre_n, out=pre_n), n[k])
             h = torch.lerp(n[k], h, rz[k, ..., hidden:], out=states[t])
         return states, ((rz, n, rec_n) if save else None)
 
@@ -130,13 +130,13 @@ class GRU(Population):
         d_drive, d_rec = h0.new_empty(*shape[:-1], 3 * hidden), h0.new_empty(*shape[:-1], 3 * hidden)
         d_w, d_b = torch.zeros_like(self.w_rec), torch.zeros_like(self.b_rec)
         ones = h0.new_ones(len(h0), 1, h0.shape[1])  # sums over trials: d_b += 1ᵀ d_rec
-        d_h, g, a, b = (h0.new_zeros(shape) for _ in range(4))
+        g, a, b = (h0.new_zeros(shape) for _ in range(3))  # g: ∂L/∂h_t in total
         d_r, d_z, d_n = d_drive.split(hidden, -1)
         for t in reversed(range(len(states))):
             r, z = saved[0][t].split(hidden, -1)
             n, rec_n = saved[1][t], saved[2][t]
             h_prev = states[t - 1] if t else h0
-            torch.add(boundary.state(t), d_h, out=g)
+            boundary.add_state(t, g)
             # d_n = g (1 − z)(1 − n²), d_r = d_n rec_n r (1 − r), d_z = g (h_prev − n) z (1 − z)
             torch.mul(times_one_minus(g, z, a), one_minus(torch.mul(n, n, out=b), b), out=d_n)
             torch.mul(torch.mul(d_n, rec_n, out=a).mul_(r), one_minus(r, b), out=d_r)
@@ -144,11 +144,11 @@ class GRU(Population):
             # the recurrent term sees r ⊙ (W_n h + c_n): its gradient is d_n ⊙ r
             d_rec[..., : 2 * hidden].copy_(d_drive[..., : 2 * hidden])
             torch.mul(d_n, r, out=d_rec[..., 2 * hidden :])
-            torch.baddbmm(torch.mul(g, z, out=a), d_rec, w_t, out=d_h)
+            torch.baddbmm(torch.mul(g, z, out=a), d_rec, w_t, out=g)
             d_w.baddbmm_(h_prev.transpose(1, 2), d_rec)
             d_b.baddbmm_(ones, d_rec)
             boundary.drive(t, d_drive)
-        return d_h, (d_w, d_b)
+        return g, (d_w, d_b)
 
 
 class LSTM(Population):
@@ -190,49 +190,50 @@ class LSTM(Population):
         return torch.cat([o * tanh_c, c], -1)
 
     def scan(self, drive, h0, save=True):
-        # each step writes into preallocated buffers; the operations (and so the bits)
-        # are those of _gates
-        hidden, shape = self.hidden, (*h0.shape[:-1], self.hidden)
+        # Each step writes into preallocated buffers, in few passes over memory: one
+        # sigmoid over all four gates, the g gate's tanh taken as 2σ(2z) − 1 from it (as
+        # in _gates). Saved per step: the gates [i, f, g, o] side by side and tanh(c).
+        hidden, kept = self.hidden, (len(drive) if save else 1)
         states = h0.new_empty(len(drive), *h0.shape)
-        saved = self.workspace.take(h0, len(drive) if save else 1, 5, *shape)
-        scratch = h0.new_empty(shape)
+        gates = self.workspace.take(h0, kept, *h0.shape[:-1], 4 * hidden)
+        tanh_cs = self.workspace.take(h0, kept, *h0.shape[:-1], hidden)
         state = h0
         for t in range(len(drive)):
-            i, f, g, o, tanh_c = saved[t if save else 0]
-            pre = torch.baddbmm(drive[t], state[..., :hidden], self.w_rec)
-            pre_i, pre_f, pre_g, pre_o = pre.split(hidden, -1)
-            torch.sigmoid(pre_i, out=i)
-            torch.sigmoid(pre_f, out=f)
-            # torch's kernels vectorise only contiguous inputs; 2z is contiguous as in _gates
-            ACTIVATIONS_INTO["tanh"](torch.mul(pre_g, 1, out=scratch), g)
-            torch.sigmoid(pre_o, out=o)
+            k = t if save else 0
+            pre = drive[t].baddbmm_(state[..., :hidden], self.w_rec)  # the drive's buffer is scratch
+            pre[..., 2 * hidden : 3 * hidden].mul_(2)
+            i, f, g, o = torch.sigmoid(pre, out=gates[k]).split(hidden, -1)
+            torch.add(g.new_full((), -1.0), g, alpha=2, out=g)
             c = states[t, ..., hidden:]
-            torch.add(torch.mul(f, state[..., hidden:], out=scratch), torch.mul(i, g, out=c), out=c)
-            ACTIVATIONS_INTO["tanh"](torch.mul(c, 1, out=scratch), tanh_c)
-            torch.mul(o, tanh_c, out=states[t, ..., :hidden])
+            torch.mul(f, state[..., hidden:], out=c).addcmul_(i, g)
+            torch.mul(o, tanh_into(c, tanh_cs[k]), out=states[t, ..., :hidden])
             state = states[t]
-        return states, (saved if save else None)
+        return states, ((gates, tanh_cs) if save else None)
 
     def scan_backward(self, boundary, h0, states, saved):
         hidden, w_t = self.hidden, self.w_rec.transpose(1, 2)
         shape = (*h0.shape[:-1], hidden)
-        d_h, d_c = h0.new_zeros(shape), h0.new_zeros(shape)
-        a, b = h0.new_empty(shape), h0.new_empty(shape)
-        d_drive = h0.new_empty(*shape[:-1], 4 * hidden)
-        d_gates = d_drive.view(*shape[:-1], 4, hidden)
+        one = h0.new_ones(())
+        d_h, d_c, a = h0.new_zeros(shape), h0.new_zeros(shape), h0.new_empty(shape)
+        d_drive, slopes = h0.new_empty(*shape[:-1], 4 * hidden), h0.new_empty(*shape[:-1], 4 * hidden)
+        d_i, d_f, d_g, d_o = d_drive.split(hidden, -1)
+        for_g = slopes[..., 2 * hidden : 3 * hidden]
         d_w = torch.zeros_like(self.w_rec)
         for t in reversed(range(len(states))):
-            i, f, g, o, tanh_c = saved[t]
+            i, f, g, o = saved[0][t].split(hidden, -1)
+            tanh_c = saved[1][t]
             h_prev, c_prev = (states[t - 1] if t else h0).split(hidden, -1)
-            d_state = boundary.state(t)
-            torch.add(d_state[..., :hidden], d_h, out=d_h)
-            # d_c ← ∂L/∂c_t + d_c + (d_h ⊙ o) ⊙ (1 − tanh²c)
-            torch.add(d_state[..., hidden:], d_c, out=d_c)
-            d_c.add_(torch.mul(d_h, o, out=a).mul_(one_minus(torch.mul(tanh_c, tanh_c, out=b), b)))
-            torch.mul(torch.mul(d_c, g, out=a), times_one_minus(i, i, b), out=d_gates[..., 0, :])
-            torch.mul(torch.mul(d_c, c_prev, out=a), times_one_minus(f, f, b), out=d_gates[..., 1, :])
-            torch.mul(torch.mul(d_c, i, out=a), one_minus(torch.mul(g, g, out=b), b), out=d_gates[..., 2, :])
-            torch.mul(torch.mul(d_h, tanh_c, out=a), times_one_minus(o, o, b), out=d_gates[..., 3, :])
+            boundary.add_state(t, d_h, d_c)
+            # d_c ← ∂L/∂c_t + d_c + d_h ⊙ o ⊙ (1 − tanh²c)
+            d_c.addcmul_(torch.addcmul(one, tanh_c, tanh_c, value=-1, out=a).mul_(o), d_h)
+            # ∂/∂pre of each gate: upstream factor times the gate's slope, σ' = s − s², tanh' = 1 − g²
+            torch.mul(d_c, g, out=d_i)
+            torch.mul(d_c, c_prev, out=d_f)
+            torch.mul(d_c, i, out=d_g)
+            torch.mul(d_h, tanh_c, out=d_o)
+            torch.addcmul(saved[0][t], saved[0][t], saved[0][t], value=-1, out=slopes)
+            torch.addcmul(one, g, g, value=-1, out=for_g)
+            d_drive.mul_(slopes)
             d_c.mul_(f)
             torch.bmm(d_drive, w_t, out=d_h)
             d_w.baddbmm_(h_prev.transpose(1, 2), d_drive)
@@ -274,13 +275,12 @@ class UGRNN(Population):
         hidden, steps = self.hidden, len(drive)
         states = h0.new_empty(steps, *h0.shape)
         candidates, gates = (self.workspace.take(h0, steps if save else 1, *h0.shape) for _ in range(2))
-        pre, scratch = h0.new_empty(*h0.shape[:-1], 2 * hidden), torch.empty_like(h0)
+        pre = h0.new_empty(*h0.shape[:-1], 2 * hidden)
         h = h0
         for t in range(steps):
             k = t if save else 0
             torch.baddbmm(drive[t], h, self.w_rec, out=pre)
-            # torch's kernels vectorise only contiguous inputs; 2z is contiguous as in _gates
-            ACTIVATIONS_INTO["tanh"](torch.mul(pre[..., :hidden], 1, out=scratch), candidates[k])
+            tanh_into(pre[..., :hidden], candidates[k])
             torch.sigmoid(pre[..., hidden:], out=gates[k])
             h = torch.lerp(candidates[k], h, gates[k], out=states[t])
         return states, ((candidates, gates) if save else None)
@@ -290,16 +290,16 @@ class UGRNN(Population):
         d_drive = h0.new_empty(*h0.shape[:-1], 2 * hidden)
         d_candidate, d_gate = d_drive.split(hidden, -1)
         d_w = torch.zeros_like(self.w_rec)
-        d_h, g, a, b = (torch.zeros_like(h0) for _ in range(4))
+        g, a, b = (torch.zeros_like(h0) for _ in range(3))  # g: ∂L/∂h_t in total
         for t in reversed(range(len(states))):
             candidate, gate = saved[0][t], saved[1][t]
             h_prev = states[t - 1] if t else h0
-            torch.add(boundary.state(t), d_h, out=g)
+            boundary.add_state(t, g)
             # d_candidate = g (1 − gate)(1 − c²), d_gate = g (h_prev − c) gate (1 − gate)
             torch.mul(times_one_minus(g, gate, a), one_minus(torch.mul(candidate, candidate, out=b), b),
                       out=d_candidate)
             torch.mul(torch.sub(h_prev, candidate, out=a).mul_(g), times_one_minus(gate, gate, b), out=d_gate)
-            torch.baddbmm(torch.mul(g, gate, out=a), d_drive, w_t, out=d_h)
+            torch.baddbmm(torch.mul(g, gate, out=a), d_drive, w_t, out=g)
             d_w.baddbmm_(h_prev.transpose(1, 2), d_drive)
             boundary.drive(t, d_drive)
-        return d_h, (d_w,)
+        return g, (d_w,)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable, NamedTuple
+
 import torch
 
 SIGMOID_SLOPE = 7.5
@@ -23,21 +25,16 @@ ACTIVATIONS = {
     "sigmoid": lambda z: torch.sigmoid(SIGMOID_SLOPE * z),
 }
 
-def _tanh_into(z: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-    return torch.sigmoid(z.mul_(2), out=out).mul_(2).sub_(1)
+
+def tanh_into(z: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """:func:`tanh` of ``z`` written into ``out`` in three passes, with the same bits."""
+    return _tanh_from_doubled(torch.mul(z, 2, out=out), out)
 
 
-def _sigmoid_into(z: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-    return torch.sigmoid(z.mul_(SIGMOID_SLOPE), out=out)
+def _tanh_from_doubled(z: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """tanh = 2σ(2z) − 1 from 2z in two passes (2s − 1 computed as −1 + 2·s: the same bits)."""
+    return torch.add(z.new_full((), -1.0), torch.sigmoid(z, out=out), alpha=2, out=out)
 
-
-#: f(z) written into ``out`` (``z`` is scratch and may be overwritten); same operations,
-#: hence the same bits, as :data:`ACTIVATIONS`
-ACTIVATIONS_INTO = {
-    "relu": lambda z, out: torch.clamp_min(z, 0, out=out),
-    "tanh": _tanh_into,
-    "sigmoid": _sigmoid_into,
-}
 
 #: f'(z) written as a function of r = f(z), so backward passes need no pre-activations
 SLOPES = {
@@ -47,19 +44,23 @@ SLOPES = {
 }
 
 
-def _tanh_slope_into(r, out, scratch):
-    return torch.mul(r, r, out=out).neg_().add_(1)
+class Folded(NamedTuple):
+    """f(z) = φ(k·z) for the time loops of the leaky recurrences, in as few passes over
+    memory as possible: ``gain`` k is folded into the recurrent product (baddbmm's
+    ``alpha`` and ``beta``, exact for k = 2), ``rate_into(k·z, out)`` writes f(z) and
+    ``slope_into(r, out)`` writes f'(z) from the rate r = f(z) alone.
+    """
+
+    gain: float
+    rate_into: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    slope_into: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def _sigmoid_slope_into(r, out, scratch):
-    torch.mul(r, SIGMOID_SLOPE, out=out)
-    return out.mul_(torch.neg(r, out=scratch).add_(1))
-
-
-#: :data:`SLOPES` written into ``out`` with one scratch buffer; the same operations in the
-#: same order, hence the same bits (−x + 1 equals 1 − x exactly)
-SLOPES_INTO = {
-    "relu": lambda r, out, scratch: out.copy_(r > 0),
-    "tanh": _tanh_slope_into,
-    "sigmoid": _sigmoid_slope_into,
+FOLDED = {
+    "relu": Folded(1.0, lambda z, out: torch.clamp_min(z, 0, out=out),
+                   lambda r, out: torch.sign(r, out=out)),  # r ≥ 0: sign(r) = [r > 0]
+    "tanh": Folded(2.0, _tanh_from_doubled,
+                   lambda r, out: torch.addcmul(r.new_ones(()), r, r, value=-1, out=out)),
+    "sigmoid": Folded(SIGMOID_SLOPE, lambda z, out: torch.sigmoid(z, out=out),
+                      lambda r, out: torch.addcmul(r, r, r, value=-1, out=out).mul_(SIGMOID_SLOPE)),
 }

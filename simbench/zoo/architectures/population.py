@@ -274,8 +274,8 @@ class Population(nn.Module):
     def scan_backward(self, boundary: BoundaryGradients, h0: torch.Tensor, states: torch.Tensor, saved):
         """Hand-written BPTT, time-major: ``(d_h0, grads of recurrent_parameters)``.
 
-        Walking back from the last step, step ``t`` takes the loss's direct gradient on
-        ``h_t`` from ``boundary.state(t)`` and hands the drive's gradient ``δ_t`` to
+        Walking back from the last step, step ``t`` adds the loss's direct gradient on
+        ``h_t`` with ``boundary.add_state(t, …)`` and hands the drive's gradient ``δ_t`` to
         ``boundary.drive(t, δ_t)``. Each step costs one batched product with ``W_recᵀ``
         and one more that adds this step's share ``h_{t−1}ᵀ δ_t`` to the weight gradient
         ``Σ_t h_{t−1}ᵀ δ_t``, both on contiguous per-step slices.
@@ -307,7 +307,8 @@ class BoundaryGradients:
     inside the backward loop (nothing of shape ``[T, N, B, ·]`` is written):
 
     - into the states: ``∂L/∂h_t = ∂L/∂states_t + d_o_t W_outᵀ`` (hidden units only),
-      while ``∂L/∂W_out = Σ_t h_tᵀ d_o_t`` accumulates;
+      added in place to the loop's running gradient, while ``∂L/∂W_out = Σ_t h_tᵀ d_o_t``
+      accumulates;
     - out of the drive: ``∂L/∂W_in = Σ_t u_tᵀ δ_t`` and ``∂L/∂b_in = Σ_t 1ᵀ δ_t``.
 
     ``d_outputs`` is ``[T, N, O, B]`` like :meth:`Population.time_major_readout`;
@@ -320,29 +321,20 @@ class BoundaryGradients:
         self.w_out_t = population.w_out.transpose(1, 2)
         self.d_w_in, self.d_b_in = torch.zeros_like(population.w_in), torch.zeros_like(population.b_in)
         self.ones = inputs.new_ones(population.size, 1, inputs.shape[2])
-        if d_outputs is not None:
-            self.d_w_out_t = population.w_out.new_zeros(population.size, population.n_outputs, self.hidden)
-            # a wider state (an LSTM's [h, c]) gets its hidden part through a contiguous scratch;
-            # the cell state is not read out, so without d_states its gradient stays zero
-            self.direct = d_states is None and population.state_size == self.hidden
-            self.buffer = states.new_zeros(states.shape[1:])
-            self.scratch = None if self.direct else states.new_empty(*states.shape[1:3], self.hidden)
+        self.d_w_out_t = population.w_out.new_zeros(population.size, population.n_outputs, self.hidden)
 
-    def state(self, t: int) -> torch.Tensor:
-        """``∂L/∂h_t`` from outside the recurrence ``[N, B, S]`` (valid until the next call)."""
-        if self.d_outputs is None:
-            return self.d_states[t]
-        d_o, h = self.d_outputs[t], self.states[t][..., : self.hidden]
-        if self.direct:
-            torch.bmm(d_o.transpose(1, 2), self.w_out_t, out=self.buffer)
-        else:
-            torch.bmm(d_o.transpose(1, 2), self.w_out_t, out=self.scratch)
-            if self.d_states is None:
-                self.buffer[..., : self.hidden].copy_(self.scratch)
-            else:
-                self.buffer.copy_(self.d_states[t])[..., : self.hidden].add_(self.scratch)
-        self.d_w_out_t.baddbmm_(d_o, h)
-        return self.buffer
+    def add_state(self, t: int, d_h: torch.Tensor, d_c: torch.Tensor | None = None, alpha: float = 1.0) -> None:
+        """Add ``alpha · ∂L/∂h_t`` from outside the recurrence to ``d_h [N, B, H]``, and the
+        part on a wider state's remaining units (an LSTM's cell state) to ``d_c``."""
+        if self.d_states is not None:
+            d_state = self.d_states[t]
+            d_h.add_(d_state[..., : self.hidden], alpha=alpha)
+            if d_c is not None:
+                d_c.add_(d_state[..., self.hidden :], alpha=alpha)
+        if self.d_outputs is not None:
+            d_o = self.d_outputs[t]
+            d_h.baddbmm_(d_o.transpose(1, 2), self.w_out_t, alpha=alpha)
+            self.d_w_out_t.baddbmm_(d_o, self.states[t][..., : self.hidden])
 
     def drive(self, t: int, delta: torch.Tensor) -> None:
         """Take step ``t``'s drive gradient ``δ_t [N, B, G]``."""
