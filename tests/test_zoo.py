@@ -62,7 +62,7 @@ def test_recording_is_the_probe_run_and_is_cached(quick_zoo):
     with torch.no_grad():
         states, _ = quick_zoo.network(network_id).run(probe.inputs)
     np.testing.assert_array_equal(first.states, states.numpy())
-    assert first.samples().shape == (24 * task.n_steps, 8)
+    assert first.samples().shape == (24 * 120, 8)
     cache = quick_zoo.path / "recordings" / f"{network_id}.safetensors"
     stamp = cache.stat().st_mtime_ns
     again = quick_zoo.recording(network_id)

@@ -3,27 +3,20 @@
 Constants (chosen so that continuous-time networks with α = dt/τ = 0.1, i.e. a
 10-step time constant, can learn every task, while discrete-time cells lose nothing):
 
-- ``T = 300`` steps per trial (30 CTRNN time constants).
+- ``T = 120`` steps per trial.
 - A pulse lasts ``PULSE_WIDTH = 5`` steps (half a CTRNN time constant: long enough for
   a unit with α = 0.1 to move 41 % of the way to its drive, short enough to stay sparse).
-- Each channel starts a pulse at each step with probability ``PULSE_PROB = 0.012``,
+- Each channel starts a pulse at each step with probability ``PULSE_PROB = 0.03``,
   never within ``REFRACTORY = 20`` steps of its previous onset, and never in the last
-  ``PULSE_WIDTH`` steps; signs are ±1 with equal probability (≈ 2.7 pulses per channel,
-  ≈ 100 steps apart on average, holds up to the whole trial).
-- Long trials and sparse pulses make the networks *hold* their memory for 10–30 time
-  constants. With ``T = 120`` and ``PULSE_PROB = 0.03`` (holds ≤ 11 τ) Dale-law ReLU
-  CTRNNs solved flipflop3 while holding half of the eight sign patterns only as slow
-  points that drift away after 11–79 τ (2 of 6 seeds had eight attractors); with these
-  constants 6 of 6 seeds have eight stable fixed points (``simbench.dynamics``).
+  ``PULSE_WIDTH`` steps; signs are ±1 with equal probability (≈ 2.5 pulses per channel).
 - After each onset the channel's targets are masked for ``SETTLE = 10`` steps (one
   CTRNN time constant) in ``flipflop3`` and ``integrate3``, so a network is judged on
   the state it settles in, not on how fast it switches (Maheswaranathan et al. 2019
   score the held state as well).
 
 Probe set (24 conditions): at ``t = 10`` every channel receives a pulse with sign
-pattern ``s ∈ {±1}³`` (8 patterns, visiting all flip-flop corners), at ``t = 150``
-channel ``flip ∈ {0, 1, 2}`` receives a pulse of the opposite sign; each pattern is
-then held for 14–15 time constants.
+pattern ``s ∈ {±1}³`` (8 patterns, visiting all flip-flop corners), at ``t = 60``
+channel ``flip ∈ {0, 1, 2}`` receives a pulse of the opposite sign.
 """
 
 from __future__ import annotations
@@ -35,12 +28,12 @@ import pandas as pd
 
 from simbench.zoo.task import Suite, Task, Trials
 
-T = 300
+T = 120
 PULSE_WIDTH = 5
-PULSE_PROB = 0.012
+PULSE_PROB = 0.03
 REFRACTORY = 20
 SETTLE = 10
-PROBE_FIRST, PROBE_FLIP = 10, 150
+PROBE_FIRST, PROBE_FLIP = 10, 60
 #: integrate3: a full pulse moves the integral by 1/3, so a trial stays within about ±1
 INTEGRATE_STEP = 1.0 / 3.0
 #: decay3: leaky trace y_t = λ y_{t−1} + (1 − λ) g u_t with λ = exp(−1/DECAY_TAU)
