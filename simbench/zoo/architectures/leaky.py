@@ -39,10 +39,9 @@ class LeakyRecurrence(Population):
         states = h0.new_empty(len(drive), *h0.shape)
         leaky, (gain, rate_into, _) = self.alpha != 1, self.folded
         rates = self.workspace.take(h0, *states.shape) if leaky and save else states
-        pre = torch.empty_like(h0)
         x = h0
         for t in range(len(drive)):
-            torch.baddbmm(drive[t], x, self.w_rec, beta=gain, alpha=gain, out=pre)  # k z_t
+            pre = drive[t].baddbmm_(x, self.w_rec, beta=gain, alpha=gain)  # k z_t, in the drive's buffer
             # the rate goes to its saved slot, else (leaky) over pre, else (vanilla) it is the state
             rate = rate_into(pre, rates[t] if leaky and save else (pre if leaky else states[t]))
             if leaky:

@@ -309,18 +309,20 @@ class BoundaryGradients:
     - into the states: ``∂L/∂h_t = ∂L/∂states_t + d_o_t W_outᵀ`` (hidden units only),
       added in place to the loop's running gradient, while ``∂L/∂W_out = Σ_t h_tᵀ d_o_t``
       accumulates;
-    - out of the drive: ``∂L/∂W_in = Σ_t u_tᵀ δ_t`` and ``∂L/∂b_in = Σ_t 1ᵀ δ_t``.
+    - out of the drive: ``∂L/∂W_in = Σ_t u_tᵀ δ_t`` and ``∂L/∂b_in = Σ_t 1ᵀ δ_t``, one
+      product per step with ``[u_t, 1]``.
 
     ``d_outputs`` is ``[T, N, O, B]`` like :meth:`Population.time_major_readout`;
     either incoming gradient may be None.
     """
 
     def __init__(self, population: Population, inputs, states, d_states, d_outputs):
-        self.inputs, self.states, self.d_states, self.d_outputs = inputs, states, d_states, d_outputs
+        self.states, self.d_states, self.d_outputs = states, d_states, d_outputs
         self.hidden = population.hidden
         self.w_out_t = population.w_out.transpose(1, 2)
-        self.d_w_in, self.d_b_in = torch.zeros_like(population.w_in), torch.zeros_like(population.b_in)
-        self.ones = inputs.new_ones(population.size, 1, inputs.shape[2])
+        # [u_t, 1] per step, so one product per step accumulates [∂/∂W_in; ∂/∂b_in]
+        self.inputs_and_one = torch.cat([inputs, inputs.new_ones(*inputs.shape[:-1], 1)], -1).transpose(2, 3)
+        self.d_drive_weights = inputs.new_zeros(population.size, population.n_inputs + 1, population.drive_size)
         self.d_w_out_t = population.w_out.new_zeros(population.size, population.n_outputs, self.hidden)
 
     def add_state(self, t: int, d_h: torch.Tensor, d_c: torch.Tensor | None = None, alpha: float = 1.0) -> None:
@@ -338,13 +340,13 @@ class BoundaryGradients:
 
     def drive(self, t: int, delta: torch.Tensor) -> None:
         """Take step ``t``'s drive gradient ``δ_t [N, B, G]``."""
-        self.d_w_in.baddbmm_(self.inputs[t].transpose(1, 2), delta)
-        self.d_b_in.baddbmm_(self.ones, delta)
+        self.d_drive_weights.baddbmm_(self.inputs_and_one[t], delta)
 
     def gradients(self):
         """``(∂/∂W_in, ∂/∂b_in, ∂/∂W_out)``; the last is None without ``d_outputs``."""
         d_w_out = None if self.d_outputs is None else self.d_w_out_t.transpose(1, 2).contiguous()
-        return self.d_w_in, self.d_b_in, d_w_out
+        d_w_in, d_b_in = self.d_drive_weights.split([self.d_drive_weights.shape[1] - 1, 1], 1)
+        return d_w_in.contiguous(), d_b_in.contiguous(), d_w_out
 
 
 class _Scan(torch.autograd.Function):
