@@ -40,7 +40,8 @@ def main():
     failed_lines = "\n".join(
         f"- `{r.id}`: {r.performance:.3f} (threshold {r.threshold}, {r.steps} steps, {r.stop_reason})"
         for r in failed.itertuples()) or "- none"
-    size = sum(p.stat().st_size for p in Path(args.zoo).rglob("*") if p.is_file() and "recordings" not in p.parts)
+    local_caches = {"recordings", "dynamics", "cache"}
+    size = sum(p.stat().st_size for p in Path(args.zoo).rglob("*") if p.is_file() and not local_caches & set(p.parts))
     text = f"""# Zoo `{Path(args.zoo).name}`
 
 Built from [`recipe.toml`](recipe.toml) with
@@ -50,7 +51,7 @@ Built from [`recipe.toml`](recipe.toml) with
 in **{args.build_seconds / 60:.1f} minutes** on this project's 2-core CPU machine
 ({platform.machine()}, 2 training processes × 1 torch thread). {len(m)} networks,
 {int(m.passed.sum())} above their task's threshold; {size / 1e6:.1f} MB on disk (weights
-and metadata; recordings are a local cache and are not committed). Zoo hash
+and metadata; recordings, dynamics and metric states are local caches and are not committed). Zoo hash
 `{zoo.hash[:16]}`.
 
 Networks below their task's threshold stay in `manifest.csv` with `passed = False` and

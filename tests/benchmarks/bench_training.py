@@ -12,15 +12,23 @@ hits both sides alike.
 Targets (2 cores, N=32, H=64, T=100, B=64): ≥ 3× for vanilla and continuous-time
 populations, ≥ 1× against the fused GRU and LSTM kernels.
 
-Measured (median of 5 rounds, 2 threads, quiet 2-core machine, load 0.2–1.4), two
-runs a few minutes apart: vanilla-tanh 2.10× / 3.24×, ctrnn-tanh-free 2.57× / 2.93×,
-gru 2.76× / 2.65×, lstm 0.84× / 0.77× (at the start of 2026-11-22: 1.3×, 1.2×,
-0.79×, 0.73×). Since then each thread trains its own share of the population
-(Population.parts), because torch's intra-op threads made both threads wait on each
-other at every small batched product. The step buffers are reused (Workspace), and
-nothing of shape [T, N, B, H] is permuted.
-Under load the per-network baseline suffers more than the population (load ≈ 2:
-3.8×, 4.2×, 6.0×, 1.0×), so compare figures taken on a quiet machine only.
+Measured 2026-11-22, 2 threads, quiet 2-core machine (nothing else running), median of
+15 rounds (quartiles in the output), three runs each of this code and of the code at
+the start of the session (47bbae4), run with the same script:
+
+    vanilla-tanh      3.71× 3.15× 3.67×   (before: 2.70× 2.79× 2.73×)
+    ctrnn-tanh-free   3.29× 4.04× 3.14×   (before: 2.61× 3.09× 2.80×)
+    gru               3.28× 3.18× 3.29×   (before: 2.92× 2.61× 2.68×)
+    lstm              1.14× 1.04× 1.02×   (before: 0.80× 0.80× 0.78×)
+
+What got it there: each thread trains its own share of the population
+(Population.parts); step buffers are reused (Workspace); the input drive and the
+readout/drive gradients are computed inside the time loops, so no [T, N, B, ·] tensor
+but the states and the saved activations is written; and each step makes few passes
+over memory (activation gains folded into the products, in-place accumulation, one
+sigmoid over all four LSTM gates). The rounds scatter (quartiles often ±15 %) because
+one step takes ~0.1 s on a shared machine. Under load the per-network baseline
+suffers more than the population, so compare figures taken on a quiet machine only.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from __future__ import annotations
 import argparse
 import time
 
+import numpy as np
 import torch
 
 from simbench.zoo.architectures import get_architecture
@@ -78,19 +87,19 @@ def _seconds(fn):
     return time.perf_counter() - start
 
 
-def median_ratio(baseline, ours, rounds):
-    """Median over interleaved rounds of baseline time / our time, and our best time."""
+def ratio_quartiles(baseline, ours, rounds):
+    """Quartiles over interleaved rounds of baseline time / our time, and our best time."""
     baseline(), ours()  # warm-up
     pairs = [(_seconds(baseline), _seconds(ours)) for _ in range(rounds)]
-    ratios = sorted(b / o for b, o in pairs)
-    return ratios[len(ratios) // 2], min(o for _, o in pairs)
+    q1, median, q3 = np.quantile([b / o for b, o in pairs], [0.25, 0.5, 0.75])
+    return (median, q1, q3), min(o for _, o in pairs)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--networks", type=int, default=32)
     parser.add_argument("--hidden", type=int, default=64)
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds")
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved timing rounds")
     parser.add_argument("--time", type=int, default=100)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
@@ -105,9 +114,10 @@ def main(argv=None):
     for arch in args.arch:
         base = baseline_step(BASELINES[arch], args.networks, args.hidden, inputs, targets)
         ours = population_step(arch, args.networks, args.hidden, inputs, targets)
-        ratios[arch], seconds = median_ratio(base, ours, args.rounds)
+        (ratios[arch], q1, q3), seconds = ratio_quartiles(base, ours, args.rounds)
         print(f"{arch:16s} vs torch.nn.{BASELINES[arch].__name__:5s}: {ratios[arch]:5.2f}x "
-              f"(target {TARGETS[arch]:.0f}x; {args.networks / seconds:.0f} network-steps/s)", flush=True)
+              f"(quartiles {q1:.2f}–{q3:.2f}; target {TARGETS[arch]:.0f}x; "
+              f"{args.networks / seconds:.0f} network-steps/s)", flush=True)
     return ratios
 
 

@@ -15,7 +15,7 @@ from dynamics_helpers import Conjugate, zoo_network, zoo_or_skip
 from simbench.dynamics import analyse, analyse_many, as_system
 from simbench.metrics import get_metric
 from simbench.zoo.architectures import Network
-from simbench.zoo.tasks import get_task
+from simbench.zoo.tasks import get_task, memory3
 from simbench.zoo.tasks.oscillation import frequency
 
 
@@ -63,7 +63,7 @@ def test_flipflop_finder_misses_no_attractor(flipflops):
     probe = torch.as_tensor(get_task("flipflop3").probe().inputs, dtype=torch.float64)
     for network_id, (net, r) in flipflops.items():
         system = as_system(net)
-        held = system.run(probe[None])[:, :, [59, -1]].reshape(1, -1, system.state_size)
+        held = system.run(probe[None])[:, :, [memory3.PROBE_FLIP - 1, -1]].reshape(1, -1, system.state_size)
         h = system.run(torch.zeros(1, held.shape[1], 3000, 3, dtype=torch.float64), held)[:, :, -1]
         ends = h[0].numpy()
         stable = r.fp_x[r.fp_stable]
