@@ -154,6 +154,13 @@ def diagram_distance(D1: np.ndarray, D2: np.ndarray, distance: str = "bottleneck
     return float(wasserstein_distance(D1, D2, order=order, internal_p=internal_p))
 
 
+def diagrams_distance(A, B, distance: str = "bottleneck", order: float = 2.0, h0_weight: float = 1.0) -> float:
+    """``h0_weight · d(A_0, B_0) + Σ_{k ≥ 1} d(A_k, B_k)`` over two lists of diagrams
+    ``[Dgm_0, Dgm_1, …]`` (:func:`diagram_distance` per homology dimension)."""
+    return sum((h0_weight if k == 0 else 1.0) * diagram_distance(a, b, distance, order)
+               for k, (a, b) in enumerate(zip(A, B, strict=True)))
+
+
 class PersistentHomology(Metric):
     """Vietoris–Rips persistence diagrams of the state cloud, compared per dimension."""
 
@@ -202,6 +209,6 @@ class PersistentHomology(Metric):
                          for k in range(self._params["max_dim"] + 1)])
 
     def _distance(self, a: State, b: State) -> float:
-        d = self.dimension_distances(a, b)
-        d[0] *= self._params["h0_weight"]
-        return float(d.sum())
+        dimensions = range(self._params["max_dim"] + 1)
+        return diagrams_distance([a[f"dgm{k}"] for k in dimensions], [b[f"dgm{k}"] for k in dimensions],
+                                 self._params["distance"], self._params["order"], self._params["h0_weight"])

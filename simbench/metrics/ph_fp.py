@@ -30,7 +30,7 @@ import numpy as np
 
 from simbench.dynamics.metric_base import ANALYSIS_PARAMETERS, DynamicsMetric
 from simbench.metrics.base import Param, State
-from simbench.metrics.ph import diagram_distance, diagrams
+from simbench.metrics.ph import diagrams, diagrams_distance
 
 
 def attractor_cloud(result, condition: int) -> np.ndarray:
@@ -71,12 +71,10 @@ class PHFixedPoints(DynamicsMetric):
         return out
 
     def _distance(self, a: State, b: State) -> float:
-        total = 0.0
-        for k in range(a.n_samples):
-            for j in range(self.max_dim + 1):
-                d = diagram_distance(a[f"c{k}_h{j}"], b[f"c{k}_h{j}"], self.distance, self.order)
-                total += self.h0_weight * d if j == 0 else d
-        return total / a.n_samples
+        dimensions = range(self.max_dim + 1)
+        return sum(diagrams_distance([a[f"c{k}_h{j}"] for j in dimensions], [b[f"c{k}_h{j}"] for j in dimensions],
+                                     self.distance, self.order, self.h0_weight)
+                   for k in range(a.n_samples)) / a.n_samples
 
 
 __all__ = ["PHFixedPoints", "attractor_cloud"]
