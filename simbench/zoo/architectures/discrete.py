@@ -12,7 +12,8 @@ import math
 
 import torch
 
-from simbench.zoo.architectures.functional import tanh, tanh_into
+from simbench.zoo.architectures.functional import (logistic_slope_into, tanh, tanh_from_sigmoid_, tanh_into,
+                                                     tanh_slope_into)
 from simbench.zoo.architectures.leaky import LeakyRecurrence
 from simbench.zoo.architectures.population import Population, uniform
 
@@ -203,7 +204,7 @@ class LSTM(Population):
             pre = drive[t].baddbmm_(state[..., :hidden], self.w_rec)  # the drive's buffer is scratch
             pre[..., 2 * hidden : 3 * hidden].mul_(2)
             i, f, g, o = torch.sigmoid(pre, out=gates[k]).split(hidden, -1)
-            torch.add(g.new_full((), -1.0), g, alpha=2, out=g)
+            tanh_from_sigmoid_(g)
             c = states[t, ..., hidden:]
             torch.mul(f, state[..., hidden:], out=c).addcmul_(i, g)
             torch.mul(o, tanh_into(c, tanh_cs[k]), out=states[t, ..., :hidden])
@@ -213,26 +214,25 @@ class LSTM(Population):
     def scan_backward(self, boundary, h0, states, saved):
         hidden, w_t = self.hidden, self.w_rec.transpose(1, 2)
         shape = (*h0.shape[:-1], hidden)
-        one = h0.new_ones(())
         d_h, d_c, a = h0.new_zeros(shape), h0.new_zeros(shape), h0.new_empty(shape)
         d_drive, slopes = h0.new_empty(*shape[:-1], 4 * hidden), h0.new_empty(*shape[:-1], 4 * hidden)
         d_i, d_f, d_g, d_o = d_drive.split(hidden, -1)
         for_g = slopes[..., 2 * hidden : 3 * hidden]
         d_w = torch.zeros_like(self.w_rec)
         for t in reversed(range(len(states))):
-            i, f, g, o = saved[0][t].split(hidden, -1)
-            tanh_c = saved[1][t]
+            gates, tanh_c = saved[0][t], saved[1][t]
+            i, f, g, o = gates.split(hidden, -1)
             h_prev, c_prev = (states[t - 1] if t else h0).split(hidden, -1)
             boundary.add_state(t, d_h, d_c)
             # d_c ← ∂L/∂c_t + d_c + d_h ⊙ o ⊙ (1 − tanh²c)
-            d_c.addcmul_(torch.addcmul(one, tanh_c, tanh_c, value=-1, out=a).mul_(o), d_h)
+            d_c.addcmul_(tanh_slope_into(tanh_c, a).mul_(o), d_h)
             # ∂/∂pre of each gate: upstream factor times the gate's slope, σ' = s − s², tanh' = 1 − g²
             torch.mul(d_c, g, out=d_i)
             torch.mul(d_c, c_prev, out=d_f)
             torch.mul(d_c, i, out=d_g)
             torch.mul(d_h, tanh_c, out=d_o)
-            torch.addcmul(saved[0][t], saved[0][t], saved[0][t], value=-1, out=slopes)
-            torch.addcmul(one, g, g, value=-1, out=for_g)
+            logistic_slope_into(gates, slopes)
+            tanh_slope_into(g, for_g)
             d_drive.mul_(slopes)
             d_c.mul_(f)
             torch.bmm(d_drive, w_t, out=d_h)

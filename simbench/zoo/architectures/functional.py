@@ -32,8 +32,23 @@ def tanh_into(z: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
 
 
 def _tanh_from_doubled(z: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-    """tanh = 2σ(2z) − 1 from 2z in two passes (2s − 1 computed as −1 + 2·s: the same bits)."""
-    return torch.add(z.new_full((), -1.0), torch.sigmoid(z, out=out), alpha=2, out=out)
+    """tanh = 2σ(2z) − 1 from 2z, written into ``out`` in two passes."""
+    return tanh_from_sigmoid_(torch.sigmoid(z, out=out))
+
+
+def tanh_from_sigmoid_(s: torch.Tensor) -> torch.Tensor:
+    """tanh(z) from s = σ(2z), in place: 2s − 1, computed as −1 + 2·s (the bits of :func:`tanh`)."""
+    return torch.add(s.new_full((), -1.0), s, alpha=2, out=s)
+
+
+def tanh_slope_into(r: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """tanh'(z) = 1 − r² from r = tanh(z), one pass into ``out``."""
+    return torch.addcmul(r.new_ones(()), r, r, value=-1, out=out)
+
+
+def logistic_slope_into(s: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """σ'(z) = s − s² from s = σ(z), one pass into ``out``."""
+    return torch.addcmul(s, s, s, value=-1, out=out)
 
 
 #: f'(z) written as a function of r = f(z), so backward passes need no pre-activations
@@ -59,8 +74,7 @@ class Folded(NamedTuple):
 FOLDED = {
     "relu": Folded(1.0, lambda z, out: torch.clamp_min(z, 0, out=out),
                    lambda r, out: torch.sign(r, out=out)),  # r ≥ 0: sign(r) = [r > 0]
-    "tanh": Folded(2.0, _tanh_from_doubled,
-                   lambda r, out: torch.addcmul(r.new_ones(()), r, r, value=-1, out=out)),
+    "tanh": Folded(2.0, _tanh_from_doubled, tanh_slope_into),
     "sigmoid": Folded(SIGMOID_SLOPE, lambda z, out: torch.sigmoid(z, out=out),
-                      lambda r, out: torch.addcmul(r, r, r, value=-1, out=out).mul_(SIGMOID_SLOPE)),
+                      lambda r, out: logistic_slope_into(r, out).mul_(SIGMOID_SLOPE)),
 }

@@ -67,11 +67,11 @@ class Workspace:
 
     A fresh 50–250 MB CPU buffer costs a page fault per 4 KiB page on first touch, and
     a training step of an LSTM population saves about 260 MB of gates for its backward
-    pass. Buffers that never leave the recurrence's
-    autograd node are handed back after its backward pass and handed out again by the
-    next forward pass; a buffer still held (e.g. two forward passes before one backward)
-    is simply not in the free list, so a fresh one is allocated. Reuse changes no value:
-    every buffer taken is fully overwritten.
+    pass. Buffers that never leave the recurrence's autograd node are handed back after
+    its backward pass and handed out again by the next forward pass; a buffer still held
+    (e.g. two forward passes before one backward) is simply not in the free list, so a
+    fresh one is allocated. Reuse changes no value: every buffer taken is fully
+    overwritten.
     """
 
     def __init__(self, keep: int = 8):
@@ -358,9 +358,9 @@ class _Scan(torch.autograd.Function):
     contiguous time-major slices. The drive and the gradients at the boundary (readout,
     drive) are computed inside the loops (:class:`DriveSteps`, :class:`BoundaryGradients`),
     so beyond the states and the saved activations no ``[T, N, B, ·]`` tensor is
-    written, and none is ever permuted. With several
-    torch threads, each thread runs both passes for its own share of the networks
-    (:meth:`Population.parts`). Tests check it against autograd through ``_recur``.
+    written, and none is ever permuted. With several torch threads, each thread runs
+    both passes for its own share of the networks (:meth:`Population.parts`). Tests
+    check it against autograd through ``_recur``.
     """
 
     @staticmethod
