@@ -18,6 +18,18 @@ import numpy as np
 from simbench.metrics.ph import diagram_distance, diagrams, normalise_cloud
 
 
+def subsampling_error(Xn: np.ndarray, n_perm: int = 300):
+    """Full vs ``n_perm``-landmark Rips diagrams (H0, H1) of a normalised cloud:
+    ``(full, sub, bottleneck errors [H0, H1], r_cover, seconds full, seconds subsampled)``."""
+    t0 = time.perf_counter()
+    full, _, _ = diagrams(Xn, 1, None)
+    t1 = time.perf_counter()
+    sub, r_cover, _ = diagrams(Xn, 1, n_perm)
+    t2 = time.perf_counter()
+    errors = [diagram_distance(full[k], sub[k], "bottleneck") for k in range(2)]
+    return full, sub, errors, r_cover, t1 - t0, t2 - t1
+
+
 def embed(rng, P, d=32, noise=0.02):
     Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
     Z = np.zeros((len(P), d))
@@ -56,16 +68,10 @@ def main() -> None:
     print(f"{'cloud':42s} {'n':>5s} {'H0 err':>8s} {'H1 err':>8s} {'2r_cov':>8s} "
           f"{'t full':>7s} {'t 300':>6s}")
     for name, X in clouds(rng):
-        Xn = normalise_cloud(X)
-        t0 = time.perf_counter()
-        full, _, _ = diagrams(Xn, 1, None)
-        t1 = time.perf_counter()
-        sub, r_cover, _ = diagrams(Xn, 1, 300)
-        t2 = time.perf_counter()
-        errs = [diagram_distance(full[k], sub[k], "bottleneck") for k in range(2)]
+        full, sub, errs, r_cover, t_full, t_sub = subsampling_error(normalise_cloud(X))
         top = np.sort(full[1][:, 1] - full[1][:, 0])[::-1][:2] if len(full[1]) else []
         print(f"{name:42s} {len(X):5d} {errs[0]:8.3f} {errs[1]:8.3f} {2 * r_cover:8.3f} "
-              f"{t1 - t0:7.1f} {t2 - t1:6.2f}   top H1 bars (full): {np.round(top, 3)}",
+              f"{t_full:7.1f} {t_sub:6.2f}   top H1 bars (full): {np.round(top, 3)}",
               flush=True)
         rows.append((name, len(X), *errs, 2 * r_cover))
         sub_dgms.append(sub)
