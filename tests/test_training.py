@@ -66,6 +66,34 @@ def test_population_adam_clips_each_network_alone():
     torch.testing.assert_close(a.detach(), torch.tensor([[-0.1, 0.0, 0.0], [0.0, 0.0, 0.0]]))
 
 
+def test_population_adam_has_one_learning_rate_per_network():
+    a = torch.zeros(3, 2, requires_grad=True)
+    optimiser = PopulationAdam([a], [False], lr=torch.tensor([0.1, 0.01, 0.001]))
+    a.grad = torch.tensor([[1.0, -1.0], [1.0, -1.0], [1.0, -1.0]]) * 1e-3
+    optimiser.step(torch.tensor([True, True, True]))
+    expected = torch.tensor([[-0.1, 0.1], [-0.01, 0.01], [-0.001, 0.001]])
+    torch.testing.assert_close(a.detach(), expected)
+    kept = optimiser.select([2, 0], [a.detach()[[2, 0]].clone()])
+    torch.testing.assert_close(kept.lr, torch.tensor([0.001, 0.1]))
+    with pytest.raises(ValueError, match="one rate per network"):
+        PopulationAdam([a], [False], lr=torch.tensor([0.1, 0.01]))
+
+
+def test_a_plateau_drops_the_learning_rate_before_it_stops_a_network():
+    # min_improvement 0.999 makes every check after the first a stale one
+    stale = dict(max_steps=100, batch_size=8, eval_every=10, eval_batch=16, patience=1,
+                 min_improvement=0.999, lr=0.01, threads=1)
+    members = [("decay3", 0), ("decay3", 1)]
+    plain = train_population("gru", 6, members, TrainConfig(**stale), progress=False)
+    assert (plain.table.steps == 20).all() and (plain.table.stop_reason == "plateau").all()
+    dropped = train_population("gru", 6, members, TrainConfig(**stale, lr_drops=2, lr_drop_factor=0.5),
+                               progress=False)
+    assert (dropped.table.steps == 40).all() and (dropped.table.stop_reason == "plateau").all()
+    for member in (0, 1):
+        lr = dropped.history.query("member == @member").sort_values("step").lr.to_numpy()
+        np.testing.assert_allclose(lr, [0.01, 0.01, 0.005, 0.0025], rtol=1e-6)
+
+
 def test_bad_training_input():
     with pytest.raises(ValueError, match="inconsistent batch"):
         train_population("gru", 4, [("flipflop3", 0), ("sine", 0)], SMALL, progress=False)
@@ -77,3 +105,7 @@ def test_bad_training_input():
         train_population("gru", -1, [("flipflop3", 0)], SMALL, progress=False)
     with pytest.raises(ValueError, match="batch_size"):
         TrainConfig(batch_size=0)
+    with pytest.raises(ValueError, match="lr_drops"):
+        TrainConfig(lr_drops=-1)
+    with pytest.raises(ValueError, match="lr_drop_factor"):
+        TrainConfig(lr_drop_factor=1.5)

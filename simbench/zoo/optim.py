@@ -7,8 +7,8 @@ stopped) keep their parameters and moments untouched. Because every operation is
 elementwise or reduces within one network, a network's trajectory does not depend on
 which other networks share the population.
 
-Update (Kingma & Ba 2015), per network n with its own step count t_n:
-m ← β₁ m + (1 − β₁) g, v ← β₂ v + (1 − β₂) g², p ← p − lr · m̂ / (√v̂ + ε).
+Update (Kingma & Ba 2015), per network n with its own step count t_n and learning
+rate lr_n: m ← β₁ m + (1 − β₁) g, v ← β₂ v + (1 − β₂) g², p ← p − lr_n · m̂ / (√v̂ + ε).
 """
 
 from __future__ import annotations
@@ -23,16 +23,20 @@ class PopulationAdam:
         self.decayed = list(decayed)
         if len(self.decayed) != len(self.parameters):
             raise ValueError("decayed must flag every parameter")
-        self.lr, self.betas, self.eps = lr, betas, eps
+        self.betas, self.eps = betas, eps
         self.weight_decay, self.max_grad_norm = weight_decay, max_grad_norm
         n = self.parameters[0].shape[0]
+        lr = torch.as_tensor(lr, dtype=torch.float32)
+        if lr.ndim > 1 or lr.numel() not in (1, n):
+            raise ValueError(f"lr must be a number or one rate per network ({n}), got shape {tuple(lr.shape)}")
+        self.lr = lr.expand(n).clone()
         self.steps = torch.zeros(n, dtype=torch.float64)
         self.m = [torch.zeros_like(p) for p in self.parameters]
         self.v = [torch.zeros_like(p) for p in self.parameters]
 
     def select(self, rows, parameters) -> "PopulationAdam":
         """This optimiser's state for the listed networks, bound to ``parameters``."""
-        other = PopulationAdam(parameters, self.decayed, self.lr, self.betas, self.eps,
+        other = PopulationAdam(parameters, self.decayed, self.lr[rows], self.betas, self.eps,
                                self.weight_decay, self.max_grad_norm)
         other.steps = self.steps[rows].clone()
         other.m = [m[rows].clone() for m in self.m]
@@ -67,4 +71,4 @@ class PopulationAdam:
             v.copy_(torch.where(on, beta2 * v + (1 - beta2) * g * g, v))
             m_hat = m / correction1.view(view)
             v_hat = v / correction2.view(view)
-            p.sub_(torch.where(on, self.lr * m_hat / (v_hat.sqrt() + self.eps), 0.0))
+            p.sub_(torch.where(on, self.lr.view(view) * m_hat / (v_hat.sqrt() + self.eps), 0.0))

@@ -38,8 +38,10 @@ class TrainConfig:
     continuous-time networks, 0 for discrete cells); eval_every: steps between
     validation checks; eval_batch: validation/test trials per network;
     stop_performance: a network stops once its validation performance reaches this;
-    patience: validation checks without a ``min_improvement`` relative loss gain before
-    a network stops; threads: torch threads (None leaves torch's setting).
+    patience: validation checks without a ``min_improvement`` relative loss gain make a
+    plateau; on a plateau a network's learning rate is multiplied by ``lr_drop_factor``
+    (at most ``lr_drops`` times, as torch's ReduceLROnPlateau) and then it stops;
+    threads: torch threads (None leaves torch's setting).
 
     Defaults come from ``scripts/sweep.py`` over every architecture × suite at 32 units
     (3 seeds each): lr 3e-3 beat 1e-3 for Dale ReLU networks on flipflop3 and sine, and
@@ -57,6 +59,8 @@ class TrainConfig:
     stop_performance: float = 0.99
     patience: int = 20
     min_improvement: float = 0.01
+    lr_drops: int = 0
+    lr_drop_factor: float = 0.3
     threads: int | None = None
 
     def __post_init__(self):
@@ -68,6 +72,10 @@ class TrainConfig:
         for name in ("lr", "max_grad_norm"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"TrainConfig.{name} must be positive, got {getattr(self, name)!r}")
+        if not isinstance(self.lr_drops, (int, np.integer)) or self.lr_drops < 0:
+            raise ValueError(f"TrainConfig.lr_drops must be a non-negative integer, got {self.lr_drops!r}")
+        if not 0 < self.lr_drop_factor < 1:
+            raise ValueError(f"TrainConfig.lr_drop_factor must lie in (0, 1), got {self.lr_drop_factor!r}")
 
     @classmethod
     def keys(cls) -> list[str]:
@@ -154,6 +162,7 @@ class _Trainer:
         self.finished: dict[int, dict[str, torch.Tensor]] = {}
         self.best_loss = np.full(n, np.inf)
         self.stale = np.zeros(n, dtype=int)
+        self.drops = np.zeros(n, dtype=int)
         self.stopped_at = np.full(n, config.max_steps)
         self.reason = ["max_steps"] * n
         self.records: list[dict] = []
@@ -212,7 +221,8 @@ class _Trainer:
         losses, scores = evaluate(self.population, [self.tasks[i] for i in self.rows], subset)
         keep = []
         for row, (i, loss, score) in enumerate(zip(self.rows, losses, scores)):
-            self.records.append({"step": step, "member": i, "val_loss": loss, "val_performance": score})
+            self.records.append({"step": step, "member": i, "val_loss": loss, "val_performance": score,
+                                 "lr": float(optimiser.lr[row])})
             if not np.isfinite(loss):
                 self._stop(i, step, "diverged")
             elif score >= self.config.stop_performance:
@@ -222,7 +232,11 @@ class _Trainer:
                     self.best_loss[i], self.stale[i] = loss, 0
                 else:
                     self.stale[i] += 1
-                if self.stale[i] >= self.config.patience:
+                if self.stale[i] >= self.config.patience and self.drops[i] < self.config.lr_drops:
+                    optimiser.lr[row] *= self.config.lr_drop_factor
+                    self.drops[i] += 1
+                    self.stale[i] = 0
+                elif self.stale[i] >= self.config.patience:
                     self._stop(i, step, "plateau")
             self.best_loss[i] = min(self.best_loss[i], loss)
             if self.stopped_at[i] == step and self.reason[i] != "max_steps":
@@ -254,7 +268,7 @@ class _Trainer:
         return pd.DataFrame(rows)
 
     def history(self) -> pd.DataFrame:
-        return pd.DataFrame(self.records, columns=["step", "member", "val_loss", "val_performance"])
+        return pd.DataFrame(self.records, columns=["step", "member", "val_loss", "val_performance", "lr"])
 
 
 def _stack(batches: list[Batch]) -> Batch:
