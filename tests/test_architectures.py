@@ -164,6 +164,25 @@ def test_network_runs_like_its_population():
     torch.testing.assert_close(net.readout(states[:, -1]), outputs[:, -1])
 
 
+def test_vanilla_initialisation():
+    """Identity-like W_rec by default; input_gain scales only the input weights."""
+    tanh = get_architecture("vanilla-tanh").population(3, 3, 64, [5])
+    relu = get_architecture("vanilla-relu").population(3, 3, 64, [5])
+    wide = get_architecture("vanilla-tanh").population(3, 3, 64, [5], input_gain=1.0)
+    assert tanh.options["input_gain"] == 0.25 and relu.options["input_gain"] == 1.0
+    torch.testing.assert_close(tanh.w_in, 0.25 * wide.w_in)
+    torch.testing.assert_close(tanh.w_rec, wide.w_rec)
+    off_diagonal = tanh.w_rec[0] - torch.diag(torch.diagonal(tanh.w_rec[0]))
+    torch.testing.assert_close(torch.diagonal(tanh.w_rec[0]), torch.full((64,), 0.9), atol=0.06, rtol=0)
+    assert float(off_diagonal.pow(2).mean().sqrt()) == pytest.approx(0.1 / 8, rel=0.1)
+    orthogonal = get_architecture("vanilla-tanh").population(3, 3, 16, [5], init="orthogonal").w_rec[0]
+    torch.testing.assert_close(orthogonal.T @ orthogonal, torch.eye(16), atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="input_gain must be positive"):
+        get_architecture("vanilla-tanh").population(3, 3, 4, [0], input_gain=0)
+    with pytest.raises(ValueError, match="unknown init 'xavier'"):
+        get_architecture("vanilla-tanh").population(3, 3, 4, [0], init="xavier")
+
+
 def test_bad_architecture_input():
     with pytest.raises(ValueError, match="valid architectures: vanilla-tanh"):
         get_architecture("rnn")

@@ -84,7 +84,7 @@ def test_a_plateau_drops_the_learning_rate_before_it_stops_a_network():
     stale = dict(max_steps=100, batch_size=8, eval_every=10, eval_batch=16, patience=1,
                  min_improvement=0.999, lr=0.01, threads=1)
     members = [("decay3", 0), ("decay3", 1)]
-    plain = train_population("gru", 6, members, TrainConfig(**stale), progress=False)
+    plain = train_population("gru", 6, members, TrainConfig(**stale, lr_drops=0), progress=False)
     assert (plain.table.steps == 20).all() and (plain.table.stop_reason == "plateau").all()
     dropped = train_population("gru", 6, members, TrainConfig(**stale, lr_drops=2, lr_drop_factor=0.5),
                                progress=False)
