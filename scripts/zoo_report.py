@@ -69,7 +69,7 @@ accuracy for `cdr` and `cddm`; thresholds 0.9, 0.8 for `sine`) on a held-out tes
 {failed_lines}
 
 Training stops a network once validation performance reaches 0.99 or its loss stops
-improving; `steps` and `stop_reason` in the manifest say which.
+improving after two learning-rate drops; `steps` and `stop_reason` in the manifest say which.
 """
     (Path(args.zoo) / "README.md").write_text(text)
     print(text)

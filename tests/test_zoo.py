@@ -16,7 +16,7 @@ import simbench
 from simbench.zoo.build import build_zoo
 from simbench.zoo.recipe import RecipeError, load_recipe
 from simbench.zoo.store import ZooError
-from simbench.zoo.tasks import get_task
+from simbench.zoo.tasks import get_task, memory3
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = ROOT / "zoo" / "quick.toml"
@@ -62,7 +62,7 @@ def test_recording_is_the_probe_run_and_is_cached(quick_zoo):
     with torch.no_grad():
         states, _ = quick_zoo.network(network_id).run(probe.inputs)
     np.testing.assert_array_equal(first.states, states.numpy())
-    assert first.samples().shape == (24 * 120, 8)
+    assert first.samples().shape == (24 * memory3.T, 8)
     cache = quick_zoo.path / "recordings" / f"{network_id}.safetensors"
     stamp = cache.stat().st_mtime_ns
     again = quick_zoo.recording(network_id)

@@ -41,11 +41,12 @@ class Vanilla(LeakyRecurrence):
     ``init="identity"`` (default): W_rec = 0.9·I + N(0, 0.01/H), close to the identity
     initialisation of Le et al. (2015) but contracting, so activity stays bounded;
     ``init="orthogonal"``: a random orthogonal W_rec (gain 1). Input weights are
-    N(0, input_gain²/I); ``input_gain`` defaults to 1 for ReLU and 0.25 for tanh, so a
+    N(0, input_gain²/I); ``input_gain`` defaults to 1 for ReLU and 0.1 for tanh, so a
     5-step pulse leaves tanh units in their linear range. Measured on the reference zoo's
     recipe with 3 seeds: orthogonal tanh networks with input gain 1 integrate three
-    channels (``integrate3``) only to R² 0.46–0.79; identity with input gain 0.25, plus
-    the trainer's learning-rate drops, reaches 0.90–0.96 (zoo/reference/README.md).
+    channels (``integrate3``, 120-step trials) only to R² 0.46–0.79; identity with input
+    gain 0.25, plus the trainer's learning-rate drops, 0.90–0.96; on 200-step trials
+    input gain 0.25 gives 0.57–0.94 and 0.1 gives 0.85–0.94 (zoo/reference/README.md).
     """
 
     weight_names = ("w_in", "w_rec", "w_out")
@@ -55,7 +56,7 @@ class Vanilla(LeakyRecurrence):
         self._set_activation(activation, ("tanh", "relu"))
         if init not in ("identity", "orthogonal"):
             raise ValueError(f"unknown init {init!r}; valid: identity, orthogonal")
-        input_gain = (0.25 if activation == "tanh" else 1.0) if input_gain is None else float(input_gain)
+        input_gain = (0.1 if activation == "tanh" else 1.0) if input_gain is None else float(input_gain)
         if not input_gain > 0:
             raise ValueError(f"input_gain must be positive, got {input_gain!r}")
         super().__init__(n_inputs, n_outputs, hidden, seeds, activation=activation, init=init,
