@@ -3,7 +3,7 @@
 Run: ``python tests/benchmarks/bench_fixed_points.py`` (64 networks × 1024 initial states,
 the full benchmark) or ``--networks 8 --states 256`` for a quick look.
 
-N vanilla-tanh networks of H units (random weights, W_rec scaled to gain ``--gain`` so
+N vanilla-tanh networks of H units (random orthogonal W_rec scaled to gain ``--gain`` so
 each has several fixed points; seeds 0…N−1) and M initial states per network
 (N(0, 0.5²), seeded). Both sides run exactly the same code, :func:`minimise_speed`
 (Adam with per-state adaptive rates and the same stopping rules) followed by
@@ -53,7 +53,8 @@ from simbench.zoo.architectures import Network, get_architecture
 
 
 def networks(n: int, hidden: int, gain: float) -> list[Network]:
-    population = get_architecture("vanilla-tanh").population(3, 3, hidden, list(range(n)))
+    population = get_architecture("vanilla-tanh").population(3, 3, hidden, list(range(n)), init="orthogonal",
+                                                              input_gain=1.0)
     with torch.no_grad():
         population.w_rec.mul_(gain)
     return [Network.from_population(population, i) for i in range(n)]

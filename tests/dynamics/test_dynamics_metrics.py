@@ -177,7 +177,7 @@ def test_topology_distance_matrix_and_batching():
     """Zoo-shaped populations: batched analysis equals one-at-a-time; the helper matrix."""
     from simbench.zoo.architectures import Network, get_architecture
 
-    pop = get_architecture("vanilla-tanh").population(2, 1, 6, [0, 1, 2])
+    pop = get_architecture("vanilla-tanh").population(2, 1, 6, [0, 1, 2], init="orthogonal")
     with torch.no_grad():
         pop.w_rec.mul_(2.5)                       # strong recurrence: several fixed points
     nets = [Network.from_population(pop, i, {"content_hash": f"toy{i}"}) for i in range(3)]
