@@ -21,6 +21,17 @@ the start of the session (47bbae4), run with the same script:
     gru               3.28× 3.18× 3.29×   (before: 2.92× 2.61× 2.68×)
     lstm              1.14× 1.04× 1.02×   (before: 0.80× 0.80× 0.78×)
 
+Again 2026-11-23 on the code of 5699c78 (per-network learning rates, identity-like
+vanilla tanh init), five runs; two runs of ceaa449 interleaved with the last two:
+
+    vanilla-tanh      4.26× 2.84× 2.97× 3.42× 3.29×   (ceaa449: 3.70× 4.10×)
+    ctrnn-tanh-free   3.61× 3.19× 3.26× 3.52× 3.19×   (ceaa449: 2.79× 3.27×)
+    gru               3.40× 3.16× 2.92× 3.25× 3.32×   (ceaa449: 3.09× 3.25×)
+    lstm              1.04× 0.99× 0.94× 1.04× 1.09×   (ceaa449: 0.97× 1.01×)
+
+The medians meet the targets; single runs fall below them (vanilla, LSTM) as often as
+the earlier code's do, and LSTM sits on its 1× line.
+
 What got it there: each thread trains its own share of the population
 (Population.parts); step buffers are reused (Workspace); the input drive and the
 readout/drive gradients are computed inside the time loops, so no [T, N, B, ·] tensor
