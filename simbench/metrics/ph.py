@@ -154,11 +154,17 @@ def diagram_distance(D1: np.ndarray, D2: np.ndarray, distance: str = "bottleneck
     return float(wasserstein_distance(D1, D2, order=order, internal_p=internal_p))
 
 
+def dimension_distances(A, B, distance: str = "bottleneck", order: float = 2.0) -> np.ndarray:
+    """``[d(A_0, B_0), d(A_1, B_1), …]`` between two lists of diagrams ``[Dgm_0, Dgm_1, …]``
+    (:func:`diagram_distance` per homology dimension)."""
+    return np.array([diagram_distance(a, b, distance, order) for a, b in zip(A, B, strict=True)])
+
+
 def diagrams_distance(A, B, distance: str = "bottleneck", order: float = 2.0, h0_weight: float = 1.0) -> float:
-    """``h0_weight · d(A_0, B_0) + Σ_{k ≥ 1} d(A_k, B_k)`` over two lists of diagrams
-    ``[Dgm_0, Dgm_1, …]`` (:func:`diagram_distance` per homology dimension)."""
-    return sum((h0_weight if k == 0 else 1.0) * diagram_distance(a, b, distance, order)
-               for k, (a, b) in enumerate(zip(A, B, strict=True)))
+    """``h0_weight · d(A_0, B_0) + Σ_{k ≥ 1} d(A_k, B_k)`` (:func:`dimension_distances`)."""
+    d = dimension_distances(A, B, distance, order)
+    d[0] *= h0_weight
+    return float(d.sum())
 
 
 class PersistentHomology(Metric):
@@ -202,13 +208,14 @@ class PersistentHomology(Metric):
         out["n_points"] = used
         return out
 
+    def _diagrams(self, state: State) -> list[np.ndarray]:
+        return [state[f"dgm{k}"] for k in range(self._params["max_dim"] + 1)]
+
     def dimension_distances(self, a: State, b: State) -> np.ndarray:
         """The per-dimension distances d_0..d_max_dim (unweighted)."""
-        return np.array([diagram_distance(a[f"dgm{k}"], b[f"dgm{k}"], self._params["distance"],
-                                          self._params["order"])
-                         for k in range(self._params["max_dim"] + 1)])
+        return dimension_distances(self._diagrams(a), self._diagrams(b), self._params["distance"],
+                                   self._params["order"])
 
     def _distance(self, a: State, b: State) -> float:
-        dimensions = range(self._params["max_dim"] + 1)
-        return diagrams_distance([a[f"dgm{k}"] for k in dimensions], [b[f"dgm{k}"] for k in dimensions],
-                                 self._params["distance"], self._params["order"], self._params["h0_weight"])
+        return diagrams_distance(self._diagrams(a), self._diagrams(b), self._params["distance"],
+                                 self._params["order"], self._params["h0_weight"])

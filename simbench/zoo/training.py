@@ -234,12 +234,12 @@ class _Trainer:
                     self.best_loss[i], self.stale[i] = loss, 0
                 else:
                     self.stale[i] += 1
-                if self.stale[i] >= self.config.patience and self.drops[i] < self.config.lr_drops:
-                    optimiser.lr[row] *= self.config.lr_drop_factor
-                    self.drops[i] += 1
-                    self.stale[i] = 0
-                elif self.stale[i] >= self.config.patience:
-                    self._stop(i, step, "plateau")
+                if self.stale[i] >= self.config.patience:
+                    if self.drops[i] < self.config.lr_drops:
+                        optimiser.lr[row] *= self.config.lr_drop_factor
+                        self.drops[i], self.stale[i] = self.drops[i] + 1, 0
+                    else:
+                        self._stop(i, step, "plateau")
             self.best_loss[i] = min(self.best_loss[i], loss)
             if self.stopped_at[i] == step and self.reason[i] != "max_steps":
                 self.finished[i] = self.population.member_parameters(row)
