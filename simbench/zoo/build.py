@@ -46,17 +46,38 @@ def train_shard(shard: Shard) -> list[dict]:
 
 
 def prepare_output(recipe: Recipe, out: Path) -> None:
-    """Create the zoo directory, or check that an existing one was built from this recipe."""
+    """Create the zoo directory, or check that the zoo there may grow by this recipe.
+
+    A zoo may be rebuilt from an edited recipe when the edit only adds networks: the
+    training configuration and architecture options are unchanged and every network
+    already built is still listed. Anything else would mix networks trained two ways,
+    and raises :class:`RecipeError`. The copied ``recipe.toml`` is replaced by the new one.
+    """
     out.mkdir(parents=True, exist_ok=True)
     copied = out / RECIPE
-    if copied.exists():
-        if copied.read_text() != recipe.source:
-            raise RecipeError(
-                f"{out} holds a zoo built from another recipe ({copied} differs from "
-                f"{recipe.path}); choose another --out"
-            )
-    else:
+    present = sorted(p.stem for p in (out / "networks").glob("*.json"))
+    if copied.exists() and present and copied.read_text() != recipe.source:
+        _check_growth(recipe, copied, present)
+    if not copied.exists() or copied.read_text() != recipe.source:
         atomic_write_text(copied, recipe.source)
+
+
+def _check_growth(recipe: Recipe, copied: Path, present: list[str]) -> None:
+    def refuse(why):
+        raise RecipeError(f"{copied.parent} holds a zoo built from another recipe ({copied} differs "
+                          f"from {recipe.path}: {why}); choose another --out")
+
+    try:
+        before = load_recipe(copied)
+    except RecipeError as error:
+        refuse(f"the copied recipe no longer parses: {error}")
+    if before.config != recipe.config:
+        refuse("the [train] settings differ")
+    if before.options != recipe.options:
+        refuse("the [options] differ")
+    missing = sorted(set(present) - set(recipe.network_ids()))
+    if missing:
+        refuse(f"{len(missing)} built networks are not in it, e.g. {missing[0]}")
 
 
 def pending_shards(recipe: Recipe, out: Path) -> list[Shard]:

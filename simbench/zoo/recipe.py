@@ -9,6 +9,26 @@ tasks = ["flipflop3", "decay3"]       # or suites = ["memory3"]; "all" for every
 architectures = ["gru", "ctrnn-relu-dale"]   # or "all"
 hidden = [8]
 seeds = [0, 1]
+```
+
+A zoo may join several grids, as an array of tables: the union of their networks is
+built (a network listed twice is built once)::
+
+```toml
+[[grid]]                              # every task at 32 units, 10 seeds
+tasks = "all"
+architectures = "all"
+hidden = [32]
+seeds = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+
+[[grid]]                              # and a width factor on two suites
+suites = ["memory3", "cddm"]
+architectures = "all"
+hidden = [64]
+seeds = [0, 1, 2, 3]
+```
+
+```toml
 
 [train]                               # any TrainConfig field
 max_steps = 30
@@ -63,28 +83,47 @@ def network_id(task: str, architecture: str, hidden: int, seed: int) -> str:
 
 
 @dataclass(frozen=True)
-class Recipe:
-    name: str
-    description: str
+class Grid:
+    """One ``[grid]`` table: every task × architecture × hidden size × seed it names."""
+
     tasks: tuple[str, ...]
     architectures: tuple[str, ...]
     hidden: tuple[int, ...]
     seeds: tuple[int, ...]
+
+    def members(self, architecture: str, hidden: int, suite: str) -> list[Member]:
+        if architecture not in self.architectures or hidden not in self.hidden:
+            return []
+        return [Member(task, seed) for task in self.tasks if TASKS[task].suite.name == suite
+                for seed in self.seeds]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    description: str
+    grids: tuple[Grid, ...]
     config: TrainConfig
     options: dict
     source: str
     path: Path | None = None
 
+    @property
+    def architectures(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(a for g in self.grids for a in g.architectures))
+
+    @property
+    def hidden(self) -> tuple[int, ...]:
+        return tuple(dict.fromkeys(h for g in self.grids for h in g.hidden))
+
     def shards(self) -> list[Shard]:
+        """One shard per architecture × hidden size × suite, members of every grid joined."""
         out = []
         for architecture in self.architectures:
             for hidden in self.hidden:
                 for suite in SUITES:
-                    members = tuple(
-                        Member(task, seed)
-                        for task in self.tasks if TASKS[task].suite.name == suite
-                        for seed in self.seeds
-                    )
+                    members = [m for g in self.grids for m in g.members(architecture, hidden, suite)]
+                    members = tuple(dict.fromkeys(members))
                     if members:
                         out.append(Shard(architecture, hidden, suite, members, self.config,
                                          dict(self.options.get(architecture, {}))))
@@ -114,19 +153,12 @@ def parse_recipe(data: dict, source: str = "", path: Path | None = None) -> Reci
         raise RecipeError(f"{where}: key '{key}': {message}")
 
     _check_keys(data, TOP_KEYS, "", fail)
-    grid = data.get("grid")
-    if not isinstance(grid, dict):
-        fail("grid", "a [grid] table is required")
-    _check_keys(grid, GRID_KEYS, "grid.", fail)
-
-    tasks = _names(grid, "tasks", TASKS, fail, required=False)
-    suites = _names(grid, "suites", SUITES, fail, required=False)
-    if not tasks and not suites:
-        fail("grid.tasks", f"give tasks or suites; valid tasks: {', '.join(TASKS)}")
-    chosen = [t for t in TASKS if t in tasks or TASKS[t].suite.name in suites]
-    architectures = _names(grid, "architectures", ARCHITECTURES, fail, required=True)
-    hidden = _positive_ints(grid, "hidden", fail, allow_zero=False)
-    seeds = _positive_ints(grid, "seeds", fail, allow_zero=True)
+    tables = data.get("grid")
+    if isinstance(tables, dict):
+        tables = [tables]
+    if not isinstance(tables, list) or not tables or not all(isinstance(t, dict) for t in tables):
+        fail("grid", "a [grid] table (or [[grid]] tables) is required")
+    grids = tuple(_grid(table, fail) for table in tables)
 
     train = data.get("train", {})
     if not isinstance(train, dict):
@@ -152,8 +184,20 @@ def parse_recipe(data: dict, source: str = "", path: Path | None = None) -> Reci
     description = data.get("description", "")
     if not isinstance(description, str):
         fail("description", "must be a string")
-    return Recipe(name, description, tuple(chosen), tuple(architectures), tuple(hidden),
-                  tuple(seeds), config, options, source, path)
+    return Recipe(name, description, grids, config, options, source, path)
+
+
+def _grid(grid: dict, fail) -> Grid:
+    _check_keys(grid, GRID_KEYS, "grid.", fail)
+    tasks = _names(grid, "tasks", TASKS, fail, required=False)
+    suites = _names(grid, "suites", SUITES, fail, required=False)
+    if not tasks and not suites:
+        fail("grid.tasks", f"give tasks or suites; valid tasks: {', '.join(TASKS)}")
+    chosen = [t for t in TASKS if t in tasks or TASKS[t].suite.name in suites]
+    architectures = _names(grid, "architectures", ARCHITECTURES, fail, required=True)
+    hidden = _positive_ints(grid, "hidden", fail, allow_zero=False)
+    seeds = _positive_ints(grid, "seeds", fail, allow_zero=True)
+    return Grid(tuple(chosen), tuple(architectures), tuple(hidden), tuple(seeds))
 
 
 def _check_keys(table, valid, prefix, fail):
