@@ -210,6 +210,10 @@ class Metric:
         parameters), from ``"translation"``, ``"rotation"``, ``"permutation"``,
         ``"scale"``, ``"linear"``; checked by :mod:`simbench.metrics.conformance`. An
         instance whose parameters change them sets its own attribute in ``_configure``.
+    version : int
+        Version of the computation behind ``prepare``; bump it whenever a change to the
+        code would change a prepared state, so cached states made by older code are
+        never reused (the cache key holds the metric's name and this version).
 
     Contract: ``distance`` is ≥ 0, 0 for identical inputs and symmetric.
     """
@@ -220,6 +224,7 @@ class Metric:
     triangle_inequality: bool = False
     parameters: ClassVar[dict[str, Param]] = {}
     invariances: ClassVar[tuple[str, ...]] = ()
+    version: ClassVar[int] = 1
 
     def __init__(self, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.parameters))
