@@ -69,6 +69,18 @@ def distances(metric, kept: Zoo, workers=1, scheduler=None) -> tuple[np.ndarray,
     Dynamics metrics (``input = "network"``) prepare from the zoo's cached dynamics
     analysis; their prepare seconds include the analysis time.
     """
+    states, prepare_seconds = prepared_states(metric, kept)
+    distance, pairwise_seconds = all_pairs(metric, states, workers, scheduler)
+    return distance, prepare_seconds, pairwise_seconds
+
+
+def prepared_states(metric, kept: Zoo) -> tuple[list, float]:
+    """``metric``'s prepared state of every network of ``kept`` (in order) and the seconds.
+
+    States are cached by content hash in the zoo's ``cache/metrics`` folder
+    (:func:`~simbench.bench.engine.prepare_all`); dynamics metrics prepare from the
+    zoo's cached dynamics analysis, and their seconds include the analysis time.
+    """
     if getattr(metric, "input", "recording") == "network":
         results = kept.dynamics(kept.ids, metric.analysis_options, progress=True)
         recordings, analysis_seconds = results, sum(r.network["analysis_seconds"] for r in results)
@@ -77,8 +89,7 @@ def distances(metric, kept: Zoo, workers=1, scheduler=None) -> tuple[np.ndarray,
         analysis_seconds = 0.0
     states, prepare_seconds, _ = prepare_all(metric, recordings, list(kept.manifest.content_hash),
                                              cache=kept.path / "cache" / "metrics")
-    distance, pairwise_seconds = all_pairs(metric, states, workers, scheduler)
-    return distance, analysis_seconds + prepare_seconds, pairwise_seconds
+    return states, analysis_seconds + prepare_seconds
 
 
 def topology_reference(kept: Zoo, suite: str, out) -> np.ndarray:
