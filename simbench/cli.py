@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="leaderboards", help="leaderboard directory")
     run.add_argument("--workers", type=int, default=1)
     run.add_argument("--scheduler", default=None, help="Dask scheduler address, tcp://host:port")
-    run.add_argument("--bootstrap", type=int, default=200, help="bootstrap draws for the intervals")
+    run.add_argument("--bootstrap", type=int, default=1000, help="bootstrap draws for the intervals")
     run.add_argument("--no-topology", dest="topology", action="store_false",
                      help="leave topology_rho empty (it needs every network's fixed points)")
     run.set_defaults(func=cmd_run)

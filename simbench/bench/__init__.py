@@ -1,5 +1,7 @@
-"""Benchmarking: all-pairs distances, separation scores, leaderboards."""
+"""The benchmark layer: all-pairs engine, separation scores, design bootstrap, leaderboards."""
 
-from simbench.bench.scores import bootstrap_scores, separation_scores
+from simbench.bench.bootstrap import bootstrap_intervals, permutation_pvalues
+from simbench.bench.design import Design
+from simbench.bench.scores import ScoreFunction, separation_scores
 
-__all__ = ["bootstrap_scores", "separation_scores"]
+__all__ = ["Design", "ScoreFunction", "bootstrap_intervals", "permutation_pvalues", "separation_scores"]

@@ -22,7 +22,8 @@ import pandas as pd
 import simbench
 from simbench.bench.engine import all_pairs, prepare_all
 from simbench.bench.leaderboard import load_distances, save_distances, update_leaderboard
-from simbench.bench.scores import SCORES, bootstrap_scores, separation_scores
+from simbench.bench.design import Design
+from simbench.bench.rows import score_columns
 from simbench.metrics import get_metric
 from simbench.zoo.store import Zoo, load_zoo
 from simbench.zoo.tasks import SUITES, get_suite
@@ -110,7 +111,7 @@ def topology_reference(kept: Zoo, suite: str, out) -> np.ndarray:
     return distances(metric, kept)[0]
 
 
-def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=200,
+def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=1000,
                 topology_from="leaderboards") -> SuiteResult:
     """Distances and scores of one metric on one suite's networks above threshold.
 
@@ -130,17 +131,14 @@ def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=
         topology = distance
     else:
         topology = topology_reference(kept, suite, topology_from)
-    arch, task = manifest.architecture.to_numpy(), manifest.task.to_numpy()
-    scores = separation_scores(distance, arch, task, topology)
-    intervals = bootstrap_scores(distance, arch, task, topology, n_boot=n_boot)
+    references = {"topology": topology} if topology is not None else {}
+    scores = score_columns(distance, Design.from_manifest(manifest), references, n_boot=n_boot)
     row = {
         "metric": metric.id, "params": metric.name, "kind": metric.kind, "suite": suite,
         "zoo": zoo.path.name, "zoo_hash": kept.hash[:16], "n_networks": len(kept),
         "n_architectures": manifest.architecture.nunique(), "n_tasks": manifest.task.nunique(),
     }
-    for name in SCORES:
-        row[name] = scores[name]
-        row[f"{name}_low"], row[f"{name}_high"] = intervals[name]
+    row.update(scores)
     row.update({
         "prepare_seconds": round(prepare_seconds, 3), "pairwise_seconds": round(pairwise_seconds, 3),
         "simbench_version": simbench.__version__,
@@ -150,7 +148,7 @@ def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=
 
 
 def run_benchmark(metric_spec: str, zoo=None, suites=None, out="leaderboards", workers=1,
-                  scheduler=None, n_boot=200, topology: bool = True) -> pd.DataFrame:
+                  scheduler=None, n_boot=1000, topology: bool = True) -> pd.DataFrame:
     """Score ``metric_spec`` on every requested suite, then publish rows and matrices.
 
     ``topology=False`` skips ``topology_rho`` (it needs every network's fixed points).
