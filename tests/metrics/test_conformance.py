@@ -22,6 +22,8 @@ SMALL = {
     "traj-lsq": "traj-lsq:n_components=3",
     "ph": "ph:n_perm=60",
     "dsa": "dsa:n_conditions=4,n_delays=5,rank=6,iters=300",
+    "endpoints": "endpoints:n_conditions=4",
+    "selectivity": "selectivity:restarts=20",
 }
 # Optimiser tolerance of metrics solved by a non-convex optimiser (for |d(T(X),Y) - d(X,Y)|).
 INV_ATOL = {"dsa": 0.02}
