@@ -15,6 +15,12 @@ fixed-point structure is its computational scaffold:
   undecided trial, where the choice attractors live) — 4 conditions. Stimulus-off alone
   would only show the resting state; the Tolmachev & Engel fixed-point configurations
   are those of the stimulus period.
+- ``gonogo`` (gonogo, gonogo-immediate): each of the probe's 11 stimulus values with the
+  go cue off and on, ``[v, 0, 1]`` and ``[v, 1, 1]`` (22 conditions): where the
+  decision is withheld and where it is reported.
+- ``memorynumber`` (memorynumber, memorynumber-binary): the stimulus off with the
+  recall cue off and on, ``[0, 0, 1]`` and ``[0, 1, 1]`` (2 conditions): the hold
+  period, where the line attractor or the two category attractors live, and recall.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from simbench.zoo.tasks import get_suite, get_task
-from simbench.zoo.tasks import oscillation
+from simbench.zoo.tasks import gonogo, oscillation
 
 
 def constant_inputs(name: str) -> tuple[np.ndarray, list[str]]:
@@ -43,4 +49,10 @@ def constant_inputs(name: str) -> tuple[np.ndarray, list[str]]:
                 [1, 0, .5, .5, .5, .5], [0, 1, .5, .5, .5, .5]]
         return np.array(rows, np.float32), ["ctx=motion,stim=off", "ctx=color,stim=off",
                                             "ctx=motion,stim=0", "ctx=color,stim=0"]
+    if suite.name == "gonogo":
+        values = np.linspace(0.0, 1.0, gonogo.N_PROBE)
+        rows = [[v, cue, 1.0] for cue in (0.0, 1.0) for v in values]
+        return np.array(rows, np.float32), [f"v={v:.1f},cue={cue:.0f}" for v, cue, _ in rows]
+    if suite.name == "memorynumber":
+        return np.array([[0, 0, 1], [0, 1, 1]], np.float32), ["hold", "recall"]
     raise ValueError(f"no constant inputs defined for suite {suite.name!r}")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from simbench.zoo.task import Suite, Task
 from simbench.zoo.tasks.cddm import ContextDecision
 from simbench.zoo.tasks.context import ContextIntegration, ContextReport
+from simbench.zoo.tasks.gonogo import GoNoGo, GoNoGoImmediate
 from simbench.zoo.tasks.memory3 import Decay3, FlipFlop3, Integrate3
+from simbench.zoo.tasks.memorynumber import MemoryNumber, MemoryNumberBinary
 from simbench.zoo.tasks.oscillation import Hold, Sine
 
 TASKS: dict[str, Task] = {
@@ -19,6 +21,10 @@ TASKS: dict[str, Task] = {
         ContextIntegration(),
         ContextReport(),
         ContextDecision(),
+        GoNoGo(),
+        GoNoGoImmediate(),
+        MemoryNumber(),
+        MemoryNumberBinary(),
     )
 }
 
