@@ -127,6 +127,34 @@ def cmd_fixed_points(args) -> None:
     console.print(f"saved {out}")
 
 
+def cmd_probe(args) -> None:
+    from simbench.bench.recordings import write_probe
+
+    inputs, table = write_probe(args.suite, args.out)
+    console.print(f"saved {inputs} (inputs, suite, conditions) and {table} (the conditions)")
+
+
+def cmd_place(args) -> None:
+    from simbench.bench.place import place
+    from simbench.bench.recordings import load_network
+
+    subject = args.states if args.states else load_network(args.network)
+    placed = place(subject, args.suite, args.metric, zoo=args.zoo, exclude=args.exclude,
+                   n_nearest=args.nearest, leaderboards=args.leaderboards)
+    console.print(_table(placed.nearest, f"nearest {args.suite} networks, {placed.metric}"))
+    calls = placed.calls[["factor", "call", "distance", "zoo_loo", "knn", "knn_low", "knn_high"]]
+    console.print(_table(calls, "1-NN calls; zoo_loo: leave-one-out accuracy of the same rule on this zoo; "
+                                "knn: the leaderboard's 1-NN accuracy and its interval"))
+    console.print(_table(placed.cells.head(args.cells), "cells, nearest first; percentile of your distances "
+                                                          "within each cell's own distances (50 ≈ one more seed)"))
+    if placed.fixed_points is not None:
+        console.print(_table(placed.fixed_points, "fixed points per constant input: yours and the nearest's"))
+        console.print(_table(placed.topology, f"topology graphs (fp-topology distance "
+                                              f"{placed.topology_distance:.3f})"))
+    for path in placed.save_figures(args.out):
+        console.print(f"saved {path}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simbench", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -184,6 +212,25 @@ def build_parser() -> argparse.ArgumentParser:
     mds.add_argument("--leaderboards", default="leaderboards")
     mds.add_argument("--out", default="leaderboards/plots")
     mds.set_defaults(func=cmd_plot_mds)
+
+    probe = commands.add_parser("probe", help="write a suite's probe inputs and conditions, to record your model on")
+    probe.add_argument("suite")
+    probe.add_argument("--out", required=True, help=".npz path (the condition table also goes to NAME.conditions.csv)")
+    probe.set_defaults(func=cmd_probe)
+
+    place = commands.add_parser("place", help="place your network or recording among a zoo's networks")
+    place.add_argument("suite")
+    subject = place.add_mutually_exclusive_group(required=True)
+    subject.add_argument("--states", help=".npz with states [conditions, time, units] on the suite's probe inputs")
+    subject.add_argument("--network", help="FILE.py:NAME or MODULE:NAME: a network, or a function returning one")
+    place.add_argument("--metric", default="cca", help="metric id with parameters (default: cca)")
+    place.add_argument("--zoo", default=None, help="zoo directory (default: the committed reference zoo)")
+    place.add_argument("--exclude", nargs="+", default=(), help="zoo network ids to leave out")
+    place.add_argument("--nearest", type=int, default=5, help="nearest networks to list")
+    place.add_argument("--cells", type=int, default=8, help="cells to list")
+    place.add_argument("--leaderboards", default="leaderboards", help="published leaderboards and distances")
+    place.add_argument("--out", default=".", help="folder for the figures")
+    place.set_defaults(func=cmd_place)
     return parser
 
 
