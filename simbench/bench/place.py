@@ -26,8 +26,8 @@ cache, keyed by content hash: :func:`~simbench.bench.run.prepared_states`). Repo
   (this distance matrix), and ``knn``/``knn_low``/``knn_high``: the metric's leaderboard
   1-NN accuracy with its interval (``leaderboards/<suite>.csv``, the row of this metric's
   parameters; there ``knn_task`` looks for neighbours among networks of the same
-  architecture and ``knn_arch`` among those of the same task, so the two rules are close
-  but not identical).
+  architecture and ``knn_arch`` among those of the same task, :mod:`simbench.bench.scores`,
+  so the two rules are close but not identical).
 - ``mds``: 2-D metric MDS of the zoo's networks and the subject (row id ``"yours"``);
   :meth:`Placement.save_figures` draws it (:func:`~simbench.bench.plots.placement_plot`).
 - For a network: ``fixed_points`` and ``topology`` of the subject and of its nearest zoo
@@ -111,9 +111,9 @@ def place(subject, suite: str, metric="cca", zoo=None, *, exclude=(), n_nearest:
     if not isinstance(n_nearest, int) or n_nearest < 1:
         raise ValueError(f"n_nearest must be a positive integer, got {n_nearest!r}")
     metric = for_suite(metric if isinstance(metric, Metric) else get_metric(metric), suite)
+    options = _analysis_options(metric, analysis)
     full, kept = suite_networks(zoo, suite, exclude)
     network, states = _subject(subject, suite)
-    options = analysis or getattr(metric, "analysis_options", None) or AnalysisOptions()
     mine = _analyse(network, suite, options) if network is not None else None
     state = _prepare_subject(metric, states, mine)
     zoo_states, _ = prepared_states(metric, kept)
@@ -121,14 +121,23 @@ def place(subject, suite: str, metric="cca", zoo=None, *, exclude=(), n_nearest:
     D = zoo_matrix(metric, zoo_states, kept, full, leaderboards)
     info = kept.manifest[["id", "task", "architecture"]].reset_index(drop=True)
     table = info.assign(distance=d).sort_values("distance", kind="stable").reset_index(drop=True)
-    placement = Placement(
-        metric=metric.name, suite=suite, zoo=str(kept.path), distances=table, nearest=table.head(n_nearest),
-        cells=cell_percentiles(d, D, info), calls=nn_calls(d, D, info, _leaderboard_row(leaderboards, suite,
-                                                                                         metric.name, full)),
-        mds=_mds(d, D, info, seed), zoo_distance=pd.DataFrame(D, index=info.id, columns=info.id))
+    row = _leaderboard_row(leaderboards, suite, metric.name, full)
+    placement = Placement(metric=metric.name, suite=suite, zoo=str(kept.path), distances=table,
+                          nearest=table.head(n_nearest), cells=cell_percentiles(d, D, info),
+                          calls=nn_calls(d, D, info, row), mds=_mds(d, D, info, seed),
+                          zoo_distance=pd.DataFrame(D, index=info.id, columns=info.id))
     if mine is not None:
         _add_dynamics(placement, kept, table.id[0], mine, states, options)
     return placement
+
+
+def _analysis_options(metric: Metric, analysis: AnalysisOptions | None) -> AnalysisOptions:
+    """``analysis``, else the dynamics metric's own options, else the defaults."""
+    own = getattr(metric, "analysis_options", None)
+    if own is not None and analysis is not None and analysis != own:
+        raise ValueError(f"{metric.id} analyses the zoo's networks with its own options: set them in the "
+                         f"metric's parameters ({metric.name}), not with analysis=")
+    return analysis or own or AnalysisOptions()
 
 
 def suite_networks(zoo, suite: str, exclude=()) -> tuple[Zoo, Zoo]:
@@ -179,19 +188,20 @@ def zoo_matrix(metric: Metric, states: list, kept: Zoo, full: Zoo, leaderboards,
     published = _published_matrix(metric, kept, full, leaderboards)
     n = len(states)
     if published is not None:
-        pairs = {(int(i), int(j)) for i, j in zip(np.linspace(0, n - 2, checks), np.linspace(n - 1, 1, checks))}
+        # pairs (k, n − 1 − k), k spread over the first half: the first and last network included
+        pairs = {(k, n - 1 - k) for k in np.linspace(0, n // 2 - 1, checks).astype(int)}
         if all(abs(metric.distance(states[i], states[j]) - published[i, j]) <= 1e-6 * (1 + abs(published[i, j]))
-               for i, j in pairs if i != j):
+               for i, j in pairs):
             return published
     return all_pairs(metric, states)[0]
 
 
 def _published_matrix(metric: Metric, kept: Zoo, full: Zoo, leaderboards) -> np.ndarray | None:
-    if leaderboards is None or _leaderboard_row(leaderboards, kept.manifest.suite.iloc[0], metric.name, full,
-                                                exact=True) is None:
+    suite = str(kept.manifest.suite.iloc[0])
+    if _leaderboard_row(leaderboards, suite, metric.name, full, exact=True) is None:
         return None
     try:
-        frame = load_distances(leaderboards, kept.manifest.suite.iloc[0], metric.name)
+        frame = load_distances(leaderboards, suite, metric.name)
     except FileNotFoundError:
         return None
     if not set(kept.ids) <= set(frame.index) or not set(kept.ids) <= set(frame.columns):
