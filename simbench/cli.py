@@ -148,9 +148,12 @@ def cmd_place(args) -> None:
     console.print(_table(placed.cells.head(args.cells), "cells, nearest first; percentile of your distances "
                                                           "within each cell's own distances (50 ≈ one more seed)"))
     if placed.fixed_points is not None:
-        console.print(_table(placed.fixed_points, "fixed points per constant input: yours and the nearest's"))
-        console.print(_table(placed.topology, f"topology graphs (fp-topology distance "
-                                              f"{placed.topology_distance:.3f})"))
+        points = placed.fixed_points[["network", "condition", "fixed_points", "stable", "saddles", "manifold_dim",
+                                      "cycles"]]
+        console.print(_table(points, "fixed points per constant input: yours and the nearest's"))
+        graphs = placed.topology[["network", "condition", "nodes", "edges", "transitions"]]
+        console.print(_table(graphs, f"topology graphs; edges by unstable dimensions of their ends "
+                                     f"(fp-topology distance {placed.topology_distance:.3f})"))
     for path in placed.save_figures(args.out):
         console.print(f"saved {path}")
 

@@ -205,6 +205,8 @@ def test_a_network_of_the_wrong_input_size_names_the_suite(zoo):
 def test_other_bad_requests_are_named(zoo, states, tmp_path):
     with pytest.raises(ValueError, match="needs your network, not a recording"):
         place(states, "memory3", "fp-count", zoo)
+    with pytest.raises(ValueError, match="fp-count analyses the zoo's networks with its own options"):
+        place(states, "memory3", "fp-count", zoo, analysis=QUICK_ANALYSIS)
     with pytest.raises(ValueError, match="exclude: nope not among the passed memory3 networks"):
         place(states, "memory3", "cca", zoo, exclude=["nope"])
     np.savez(tmp_path / "two.npz", a=states, b=states)
