@@ -132,7 +132,7 @@ def _complete(table: pd.DataFrame) -> pd.DataFrame:
     table["gated"] = arch.isin(GATED).to_numpy()
     if "control" not in table:
         table["control"] = ""
-    table["control"] = table["control"].fillna("").astype(str)
+    table["control"] = table["control"].astype("string").fillna("").astype(object)
     if "source" not in table:
         table["source"] = np.arange(len(table))
     return table

@@ -1,0 +1,41 @@
+"""Scoring untrained controls: the distances ``control_auc`` needs, and no others.
+
+``control_auc`` (:mod:`simbench.bench.design`) compares trained–control pairs of one
+cell with trained–trained pairs of that cell, so only those distances are computed:
+for a cell of n seeds, n · 2n trained–control pairs, not the (3n)² of a full matrix.
+The other entries of the joint matrix are NaN and no score reads them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from simbench.bench.design import Design
+
+
+def controls_of(zoo, kept):
+    """The zoo's controls made from networks of ``kept`` (a Zoo), or None."""
+    manifest = zoo.manifest
+    if "control" not in manifest or "source_id" not in manifest:
+        return None
+    is_control = manifest["control"].astype("string").fillna("") != ""
+    chosen = is_control & manifest["source_id"].isin(kept.ids)
+    if not chosen.any():
+        return None
+    return type(zoo)(zoo.path, manifest[chosen])
+
+
+def with_controls(metric, distance: np.ndarray, states: list, kept, controls, control_states: list):
+    """``(design, joint distance)`` over kept networks then controls (module docstring)."""
+    manifest = pd.concat([kept.manifest, controls.manifest], ignore_index=True)
+    design = Design.from_manifest(manifest)
+    n, m = len(kept), len(controls)
+    joint = np.full((n + m, n + m), np.nan)
+    joint[:n, :n] = distance
+    np.fill_diagonal(joint, 0.0)
+    cells = design.cells
+    for c in range(m):
+        for i in np.flatnonzero(cells[:n] == cells[n + c]):
+            joint[i, n + c] = joint[n + c, i] = metric.distance(states[i], control_states[c])
+    return design, joint

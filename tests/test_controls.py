@@ -1,0 +1,89 @@
+"""Untrained controls (Tolmachev & Engel 2025): shuffled and random networks in the zoo."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import simbench
+from simbench.bench.factors import factor_table, verdict
+from simbench.zoo.controls import CONTROL_SEED, add_controls, control_id, random_weights, shuffled_weights
+from simbench.zoo.store import write_manifest
+
+
+@pytest.fixture(scope="module")
+def small_zoo(tmp_path_factory):
+    """Six reference networks (a Dale CTRNN, a GRU, an LSTM of one suite) and their controls."""
+    import shutil
+
+    src = simbench.load_zoo("zoo/reference")
+    ids = [i for i in src.ids if i.startswith("cddm-") and any(a in i for a in ("ctrnn-relu-dale", "gru", "lstm"))]
+    root = tmp_path_factory.mktemp("zoo")
+    (root / "networks").mkdir()
+    for i in ids[:6]:
+        for ext in ("json", "safetensors"):
+            shutil.copy(src.path / "networks" / f"{i}.{ext}", root / "networks" / f"{i}.{ext}")
+    write_manifest(root)
+    assert add_controls(root, progress=False) == 12
+    return simbench.load_zoo(root)
+
+
+def test_shuffled_keeps_each_units_weights_signs_and_self_connection():
+    rng = np.random.default_rng(0)
+    hidden = 6
+    w = {"w_rec": rng.normal(size=(hidden, 3 * hidden)), "w_in": rng.random((2, 3 * hidden)),
+         "w_out": rng.normal(size=(hidden, 2)), "b_in": rng.normal(size=(1, 3 * hidden))}
+    excitatory = np.array([True] * 4 + [False] * 2)
+    w["w_rec"][~excitatory] = -np.abs(w["w_rec"][~excitatory])
+    w["w_out"][~excitatory] = 0
+    out = shuffled_weights(w, hidden, np.random.default_rng(1), excitatory)
+    for gate in range(3):
+        block, new = w["w_rec"][:, gate * hidden:(gate + 1) * hidden], out["w_rec"][:, gate * hidden:(gate + 1) * hidden]
+        assert np.array_equal(np.diag(block), np.diag(new))
+        for row in range(hidden):
+            off = lambda m: np.sort(np.delete(m[row], row))  # noqa: E731
+            assert np.array_equal(off(block), off(new))   # a unit's outgoing weights, rearranged
+        assert not np.array_equal(block, new)
+        columns = lambda m: np.sort(m[:, gate * hidden:(gate + 1) * hidden].T.tolist(), axis=0)  # noqa: E731
+        assert np.array_equal(columns(w["w_in"]), columns(out["w_in"]))
+    assert (out["w_rec"][~excitatory] <= 0).all() and (out["w_out"][~excitatory] == 0).all()
+    assert np.array_equal(np.sort(w["w_out"], 0), np.sort(out["w_out"], 0))
+    assert np.array_equal(out["b_in"], w["b_in"])
+
+
+def test_controls_are_stored_never_passed_and_resumable(small_zoo):
+    manifest = small_zoo.manifest
+    controls = manifest[manifest["control"].astype("string").fillna("") != ""]
+    assert len(controls) == 12 and set(controls["control"]) == {"shuffled", "random"}
+    assert not controls["passed"].any() and (controls["steps"] == 0).all()
+    assert set(controls["source_id"]) == set(manifest[manifest["control"].astype("string").fillna("") == ""]["id"])
+    assert controls["performance"].max() < manifest[manifest["control"].astype("string").fillna("") == ""]["performance"].min()
+    for row in controls.itertuples():
+        assert row.id == control_id(row.source_id, row.control)
+        small_zoo.network(row.id)  # loads, content hash checked
+    assert add_controls(small_zoo.path, progress=False) == 0
+
+
+def test_random_control_is_a_fresh_initialisation(small_zoo):
+    row = small_zoo.manifest[small_zoo.manifest["control"] == "random"].iloc[0]
+    net = small_zoo.network(row["id"])
+    meta = small_zoo.network(row["source_id"]).metadata
+    expected = random_weights(meta)
+    for name, value in net.parameters().items():
+        np.testing.assert_array_equal(value.numpy(), expected[name])
+    assert meta["seed"] < CONTROL_SEED
+
+
+def test_control_auc_and_factor_table_from_a_run(small_zoo, tmp_path):
+    from simbench.bench.run import run_benchmark
+
+    rows = run_benchmark("procrustes", zoo=small_zoo.path, out=tmp_path, n_boot=50, topology=False)
+    assert 0.5 < rows["control_auc"][0] <= 1 and rows["control_auc_low"][0] <= rows["control_auc"][0]
+    table = factor_table(tmp_path)
+    assert list(table["metric"]) == ["procrustes"] and "dominant" in table
+
+
+def test_verdict():
+    assert verdict(0.1, 0.3) == "activation" and verdict(-0.3, -0.1) == "Dale's law"
+    assert verdict(-0.1, 0.2).startswith("neither") and verdict(np.nan, 1) == "—"
+    with pytest.raises(FileNotFoundError):
+        factor_table(pd.__file__ + "-missing")
