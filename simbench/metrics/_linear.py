@@ -24,20 +24,44 @@ def centre(X: np.ndarray) -> np.ndarray:
     return X - X.mean(axis=0, keepdims=True)
 
 
+def principal_coordinates(Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Centred data on its principal axes: ``(P, λ)`` with ``P = Xc V`` and ``λ`` the
+    eigenvalues of ``C = XcᵀXc/n = V diag(λ) Vᵀ`` belonging to the columns of P.
+
+    For d ≤ n (units ≤ samples), V is the full eigenbasis of C (``np.linalg.eigh``, λ
+    ascending) and P is [n, d]. For d > n, C has at most n nonzero eigenvalues: the
+    thin SVD ``Xc = U S Wᵀ`` gives ``P = U S`` [n, n] and ``λ = s²/n`` (descending), and
+    the d − n directions left out carry no data (their eigenvalue is exactly 0). Either
+    way ``P Pᵀ = Xc Xcᵀ``, so every metric of the family (a function of the transformed
+    data up to an orthogonal map of the units) is unchanged, and wide recordings cost
+    O(n²d) once instead of O(d³) per network and per pair.
+    """
+    n, d = Xc.shape
+    if d <= n:
+        lam, V = np.linalg.eigh((Xc.T @ Xc) / n)
+        return Xc @ V, lam
+    U, sv, _ = np.linalg.svd(Xc, full_matrices=False)
+    return U * sv[None, :], sv ** 2 / n
+
+
 def partial_whiten(Xc: np.ndarray, alpha: float, floor: float = EIG_FLOOR,
                    label: str = "X", metric_id: str = "shape") -> tuple[np.ndarray, dict]:
     """Partially whiten centred data, preserving its Frobenius norm.
 
-    With ``C = XᵀX/n = V diag(λ) Vᵀ`` and ``λ̂ = max(λ / mean(λ), floor)``, the
-    transformed data is ``X̃ = c · X V diag(α + (1−α) λ̂^{-1/2})``, where ``c`` makes
-    ``‖X̃‖_F = ‖X‖_F``. α = 1 leaves X unchanged, α = 0 whitens it fully (then
-    ``X̃ᵀX̃/n`` is a multiple of the identity on the non-floored directions).
+    With ``C = XᵀX/n = V diag(λ) Vᵀ`` and ``λ̂ = max(λ / mean(λ), floor)`` (the mean over
+    all d eigenvalues), the transformed data is ``X̃ = c · X V diag(α + (1−α) λ̂^{-1/2})``,
+    where ``c`` makes ``‖X̃‖_F = ‖X‖_F``. α = 1 leaves X unchanged, α = 0 whitens it fully
+    (then ``X̃ᵀX̃/n`` is a multiple of the identity on the non-floored directions). With
+    more units than samples X̃ is returned on the principal axes that carry data
+    (:func:`principal_coordinates`; for α = 1 too), [samples, samples].
 
-    Deviations from netrep (``netrep.utils.whiten``): eigenvalues are normalised by
-    their mean before mixing with the identity, so that 0 < α < 1 is invariant to the
-    overall scale of X (netrep mixes the raw ``XᵀX``); the floor is relative instead of
-    the absolute ``1e-7``; the trailing ``Vᵀ`` rotation is omitted (an orthogonal map of
-    the unit axis that no metric of the family can see).
+    Deviations from netrep (``netrep.utils.whiten``; :func:`netrep_whiten` reproduces
+    it): eigenvalues are normalised by their mean before mixing with the identity, so
+    that 0 < α < 1 is invariant to the overall scale of X (netrep mixes the raw
+    ``XᵀX``); the floor is relative instead of the absolute ``1e-7``; the norm is
+    preserved exactly (netrep's rescaling counts floored directions, among them those of
+    zero-padding, as if they carried variance); the trailing ``Vᵀ`` rotation is omitted
+    (an orthogonal map of the unit axis that no metric of the family can see).
 
     Returns ``(X̃, info)`` where ``info`` holds ``rank`` (number of eigenvalues above
     the floor), ``rho_scale`` (for α = 0: the factor with ``X̃ = rho_scale · Q`` and
@@ -49,21 +73,75 @@ def partial_whiten(Xc: np.ndarray, alpha: float, floor: float = EIG_FLOOR,
     if sq_norm == 0.0:
         raise ValueError(f"{metric_id}: {label} has zero variance (every unit is constant)")
     if alpha >= 1.0:
-        return Xc, {"rank": d, "rho_scale": float("nan"), "sq_norm": sq_norm}
-    C = (Xc.T @ Xc) / n
-    lam, V = np.linalg.eigh(C)
-    mean = float(lam.mean())
+        Xw = Xc if d <= n else np.ascontiguousarray(principal_coordinates(Xc)[0])
+        return Xw, {"rank": Xw.shape[1], "rho_scale": float("nan"), "sq_norm": sq_norm}
+    P, lam = principal_coordinates(Xc)
+    mean = float(lam.sum()) / d
     lam_hat = lam / mean
     rank = int(np.count_nonzero(lam_hat > floor))
     lam_hat = np.maximum(lam_hat, floor)
     dvec = alpha + (1.0 - alpha) / np.sqrt(lam_hat)
-    Xw = (Xc @ V) * dvec[None, :]
+    Xw = P * dvec[None, :]
     scale = np.sqrt(sq_norm / float(np.einsum("ij,ij->", Xw, Xw)))
     Xw *= scale
     # For α = 0, X V diag(λ̂^{-1/2}) / sqrt(n·mean) has orthonormal (kept) columns.
     rho_scale = scale * np.sqrt(n * mean) if alpha == 0.0 else float("nan")
     return np.ascontiguousarray(Xw), {"rank": rank, "rho_scale": float(rho_scale),
                                       "sq_norm": sq_norm}
+
+
+#: netrep's absolute floor on the eigenvalues of the raw ``XᵀX`` (``eigval_tol``).
+NETREP_EIG_TOL = 1e-7
+
+
+def netrep_whiten(Xc: np.ndarray, alpha: float, label: str = "X",
+                  metric_id: str = "shape") -> tuple[np.ndarray, dict]:
+    """netrep's partial whitening (``netrep.utils.whiten``, Williams et al. 2021), with its
+    variance rescaling left to the pair (it depends on the zero-padded width).
+
+    netrep pads both recordings with zero units to the larger width D, centres them and,
+    unless α > 1 − 10⁻⁷ (then X is used as it is), computes with the eigenvalues of the
+    *raw* ``XᵀX = V diag(λ) Vᵀ`` floored at ``t = 1e-7`` (padded directions have λ = 0,
+    hence t)::
+
+        X̃ = c · X V diag(α + (1−α) λ^{-1/2}) Vᵀ,
+        c² = Σ_D λ / Σ_D g(λ),    g(λ) = (α √λ + 1 − α)²
+
+    (``c`` would preserve ``tr XᵀX`` if every direction carried its floored eigenvalue;
+    padded and floored directions carry none, so ‖X̃‖ ≠ ‖X‖ in general). Padding adds
+    ``(D − d)·t`` to ``Σλ`` and ``(D − d)·g(t)`` to ``Σg`` and changes nothing else, so
+    this returns the unscaled ``X V diag(α + (1−α) λ^{-1/2})`` [samples, d] (``Vᵀ``
+    omitted: invisible to the nuclear norms) and, in ``info``: ``width`` d, ``sum_lam``
+    and ``sum_g`` over the d own directions, ``pad_lam`` = t and ``pad_g`` = g(t) per
+    padded direction (both 0 when X is used unwhitened, so that ``c = 1``), ``sq_norm``
+    of the unscaled data and ``rank`` (eigenvalues above t). :func:`netrep_scale` gives
+    c² for a pair.
+    """
+    n, d = Xc.shape
+    sq = float(np.einsum("ij,ij->", Xc, Xc))
+    if sq == 0.0:
+        raise ValueError(f"{metric_id}: {label} has zero variance (every unit is constant)")
+    info = {"width": d, "rho_scale": float("nan")}
+    if alpha > 1.0 - NETREP_EIG_TOL:
+        return Xc, {**info, "rank": d, "sq_norm": sq, "sum_lam": 1.0, "sum_g": 1.0,
+                    "pad_lam": 0.0, "pad_g": 0.0}
+    lam, V = np.linalg.eigh(Xc.T @ Xc)
+    rank = int(np.count_nonzero(lam > NETREP_EIG_TOL))
+    lam = np.maximum(lam, NETREP_EIG_TOL)
+    Xw = (Xc @ V) * (alpha + (1.0 - alpha) / np.sqrt(lam))[None, :]
+    g = (alpha * np.sqrt(lam) + 1.0 - alpha) ** 2
+    g_tol = (alpha * np.sqrt(NETREP_EIG_TOL) + 1.0 - alpha) ** 2
+    return np.ascontiguousarray(Xw), {
+        **info, "rank": rank, "sq_norm": float(np.einsum("ij,ij->", Xw, Xw)),
+        "sum_lam": float(lam.sum()), "sum_g": float(g.sum()),
+        "pad_lam": NETREP_EIG_TOL, "pad_g": float(g_tol)}
+
+
+def netrep_scale(a: dict, width) -> np.ndarray:
+    """netrep's squared rescaling c² of networks ``a`` (arrays of :func:`netrep_whiten`
+    info) zero-padded to ``width`` units."""
+    pad = np.asarray(width) - a["width"]
+    return (a["sum_lam"] + pad * a["pad_lam"]) / (a["sum_g"] + pad * a["pad_g"])
 
 
 def singular_values(A: np.ndarray, B: np.ndarray) -> np.ndarray:
@@ -174,10 +252,11 @@ class CrossProductMetric(Metric):
         Xw, info = self._transform(X)
         return {"Xw": Xw, **info}
 
-    @staticmethod
-    def _info_arrays(states: Sequence[State], idx: np.ndarray) -> dict:
-        keys = ("sq_norm", "rank", "rho_scale")
-        return {k: np.array([states[i].info[k] for i in idx], dtype=float) for k in keys}
+    #: per-network scalars of the state that :meth:`_from_singular` receives as arrays
+    info_keys: tuple[str, ...] = ("sq_norm", "rank", "rho_scale")
+
+    def _info_arrays(self, states: Sequence[State], idx: np.ndarray) -> dict:
+        return {k: np.array([states[i].info[k] for i in idx], dtype=float) for k in self.info_keys}
 
     def _distance(self, a: State, b: State) -> float:
         s = singular_values(a.arrays["Xw"], b.arrays["Xw"])[None, :]

@@ -9,6 +9,12 @@ the mathematics allows, so that all-pairs work over a population costs one ``pre
 per network plus a cheap step per pair. :meth:`Metric.pairwise` may be overridden with
 a vectorised version (the CCA / shape family does).
 
+Every result is checked by the base class, for built-ins and plugins alike:
+:meth:`Metric.distance` and every ``pairwise`` (overrides are wrapped when the subclass
+is defined) raise a ValueError naming the metric and the pair for NaN, ±inf or a value
+below 0 by more than rounding (:data:`NEGATIVE_TOLERANCE`); rounding residue below 0
+becomes 0. Recordings with NaN or inf are refused in ``prepare``, naming the recording.
+
 Writing a metric (built-in or plugin)::
 
     class MyMetric(Metric):
@@ -28,9 +34,10 @@ and register the class in the entry-point group ``simbench.metrics``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -48,7 +55,10 @@ class Param:
     ``default`` also fixes the type (``int``, ``float``, ``bool`` or ``str``) unless
     ``type`` is given; ``choices`` restricts the value to a set; ``low`` / ``high`` are
     inclusive numeric bounds unless ``low_open`` / ``high_open``; ``allow_none`` admits
-    ``None`` (then ``type`` must be given when the default is ``None``).
+    ``None`` (then ``type`` must be given when the default is ``None``); ``named=False``
+    leaves the parameter out of :attr:`Metric.name` while it has its default value (for a
+    parameter added after names were published, so that existing names, leaderboard
+    keys and cache keys still denote the same computation).
     """
 
     default: Any
@@ -60,6 +70,7 @@ class Param:
     allow_none: bool = False
     type: type | None = None
     doc: str = ""
+    named: bool = True
 
     @property
     def value_type(self) -> type:
@@ -189,6 +200,58 @@ def as_matrix(X: Any, label: str = "X", metric_id: str = "metric") -> np.ndarray
     return arr
 
 
+#: Rounding tolerance for negative distances. A distance d < 0 with
+#: |d| ≤ NEGATIVE_TOLERANCE · max(1, scale), where scale is the largest |distance| of the
+#: matrix being checked (so 1e-9 in absolute terms for distances of order one: angles,
+#: 1 − correlations), is rounding residue (e.g. 1 − r with r = 1 + 2⁻⁵²) and becomes 0;
+#: anything more negative is a defect of the metric and raises ValueError.
+NEGATIVE_TOLERANCE = 1e-9
+
+
+def check_distances(D: np.ndarray, metric: str, pair: Callable[[int, int], str]) -> np.ndarray:
+    """Return the distance matrix ``D`` with rounding residue below 0 set to 0.
+
+    Raises ValueError naming ``metric`` and the first offending pair (``pair(i, j)``
+    describes it) if an entry is NaN or ±inf, or below 0 by more than the rounding
+    tolerance :data:`NEGATIVE_TOLERANCE`.
+    """
+    D = np.array(D, dtype=float)
+    bad = ~np.isfinite(D)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        count = f" ({int(bad.sum())} of {D.size} entries are not finite)" if D.size > 1 else ""
+        raise ValueError(f"{metric}: the distance between {pair(i, j)} is {float(D[i, j])}{count}")
+    scale = max(1.0, float(np.abs(D).max(initial=0.0)))
+    tol = NEGATIVE_TOLERANCE * scale
+    if (D < -tol).any():
+        i, j = np.argwhere(D < -tol)[0]
+        raise ValueError(f"{metric}: the distance between {pair(i, j)} is {float(D[i, j]):.6g} < 0, "
+                         f"beyond rounding (tolerance {tol:.1e}); a distance must be >= 0")
+    D[D < 0] = 0.0
+    return D
+
+
+def _item_label(items: Sequence, i: int) -> str:
+    """``network i``, with the network's id when its state records one."""
+    name = items[i].info.get("network") if isinstance(items[i], State) else None
+    return f"network {i} ({name})" if name else f"network {i}"
+
+
+def _checked_pairwise(method: Callable) -> Callable:
+    """Decorate a ``pairwise`` method: its result goes through :func:`check_distances`."""
+    @functools.wraps(method)
+    def pairwise(self: Metric, items, *args, **kwargs) -> np.ndarray:
+        D = method(self, items, *args, **kwargs)
+        n = len(items)
+        if np.shape(D) != (n, n):
+            raise ValueError(f"{self.name}: pairwise returned shape {np.shape(D)} for {n} "
+                             f"networks; expected ({n}, {n})")
+        return check_distances(D, self.name, lambda i, j: f"{_item_label(items, i)} and "
+                                                          f"{_item_label(items, j)}")
+    pairwise.checks_distances = True
+    return pairwise
+
+
 class Metric:
     """Base class of all similarity metrics (a distance between two networks).
 
@@ -215,7 +278,8 @@ class Metric:
         code would change a prepared state, so cached states made by older code are
         never reused (the cache key holds the metric's name and this version).
 
-    Contract: ``distance`` is ≥ 0, 0 for identical inputs and symmetric.
+    Contract: ``distance`` is ≥ 0, 0 for identical inputs and symmetric (finiteness and
+    sign are checked here, see :func:`check_distances`).
     """
 
     id: ClassVar[str] = ""
@@ -239,6 +303,15 @@ class Metric:
         self._params = values
         self._configure()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Wrap a subclass's own ``pairwise`` so that its matrix is checked like a
+        :meth:`distance` (finite, ≥ 0 up to rounding; see :func:`check_distances`):
+        vectorised overrides and plugins get the contract without calling anything."""
+        super().__init_subclass__(**kwargs)
+        method = cls.__dict__.get("pairwise")
+        if method is not None and not getattr(method, "checks_distances", False):
+            cls.pairwise = _checked_pairwise(method)
+
     # -- parameters -------------------------------------------------------------------
     def _configure(self) -> None:
         """Hook: cross-parameter checks and derived attributes (after validation)."""
@@ -256,10 +329,13 @@ class Metric:
 
     @property
     def name(self) -> str:
-        """Canonical label ``id:key=value,...`` with all parameters, sorted by key."""
-        if not self._params:
+        """Canonical label ``id:key=value,...`` with all parameters, sorted by key
+        (except those declared ``named=False`` while at their default)."""
+        shown = {k: v for k, v in self._params.items()
+                 if self.parameters[k].named or v != self.parameters[k].default}
+        if not shown:
             return self.id
-        body = ",".join(f"{k}={format_value(v)}" for k, v in sorted(self._params.items()))
+        body = ",".join(f"{k}={format_value(v)}" for k, v in sorted(shown.items()))
         return f"{self.id}:{body}"
 
     def __repr__(self) -> str:
@@ -283,28 +359,37 @@ class Metric:
         arr = as_matrix(X, label=label, metric_id=self.id)
         self._check_matrix(arr, label)
         out = self._prepare(arr)
+        self._check_prepared(out, arr.shape[0], label)
         arrays = {k: v for k, v in out.items() if isinstance(v, np.ndarray)}
         info = {k: v for k, v in out.items() if not isinstance(v, np.ndarray)}
         info["fingerprint"] = _fingerprint(arr)
         return State(metric=self.name, n_samples=arr.shape[0], arrays=arrays, info=info)
 
-    def distance(self, state_a: State | Any, state_b: State | Any) -> float:
-        """Distance between two prepared networks (arrays are prepared on the fly)."""
-        a = self._ensure_state(state_a, "X")
-        b = self._ensure_state(state_b, "Y")
-        self._check_pair(a, b, "X", "Y")
+    def distance(self, state_a: State | Any, state_b: State | Any, *,
+                 labels: tuple[str, str] = ("X", "Y")) -> float:
+        """Distance between two prepared networks (arrays are prepared on the fly).
+
+        ``labels`` name the two networks in error messages. A non-finite value, or one
+        below 0 by more than rounding (:data:`NEGATIVE_TOLERANCE`), raises ValueError
+        naming the metric and the pair; rounding residue below 0 is returned as 0.
+        """
+        la, lb = labels
+        a = self._ensure_state(state_a, la)
+        b = self._ensure_state(state_b, lb)
+        self._check_pair(a, b, la, lb)
         if _same_input(a, b):
             return 0.0
-        d = float(self._distance(a, b))
-        if not math.isfinite(d):  # pragma: no cover - a metric bug, never silent
-            raise FloatingPointError(f"{self.name}: non-finite distance {d}")
-        return max(d, 0.0)
+        d = np.array([[float(self._distance(a, b))]])
+        return float(check_distances(d, self.name, lambda i, j: f"{la} and {lb}")[0, 0])
 
+    @_checked_pairwise
     def pairwise(self, items: Sequence[State | Any]) -> np.ndarray:
         """All-pairs distance matrix ``[n, n]`` (symmetric, zero diagonal).
 
         ``items`` are recordings or states prepared by this metric; recordings are
-        prepared once each. The default implementation loops over pairs.
+        prepared once each. The default implementation loops over pairs. Every
+        ``pairwise`` (this one and any subclass override, see :meth:`__init_subclass__`)
+        has its result checked as :meth:`distance` checks one value.
         """
         states = self._states(items)
         n = len(states)
@@ -312,7 +397,7 @@ class Metric:
         for i in range(n):
             for j in range(i + 1, n):
                 if not _same_input(states[i], states[j]):
-                    D[i, j] = D[j, i] = max(float(self._distance(states[i], states[j])), 0.0)
+                    D[i, j] = D[j, i] = float(self._distance(states[i], states[j]))
         return D
 
     def __call__(self, X: Any, Y: Any) -> float:
@@ -332,11 +417,16 @@ class Metric:
     def _distance(self, a: State, b: State) -> float:
         raise NotImplementedError
 
-    def _require_more_samples_than_units(self, X: np.ndarray, label: str, why: str) -> None:
-        n, d = X.shape
-        if n <= d:
-            raise ValueError(f"{self.id}: {label} has {n} samples and {d} units; {self.id} needs "
-                             f"more samples than units ({why})")
+    def _check_prepared(self, out: Mapping[str, Any], n_samples: int, label: str) -> None:
+        """Hook: checks that need the prepared values (e.g. a rank against the samples)."""
+
+    def _require_samples(self, n_samples: int, count: int, label: str, what: str, why: str,
+                         ratio: int = 1) -> None:
+        """Refuse ``label`` unless ``n_samples > ratio · count`` (count of ``what``)."""
+        if n_samples <= ratio * count:
+            need = f"more than {ratio} × {count}" if ratio != 1 else f"more than {count}"
+            raise ValueError(f"{self.id}: {label} has {n_samples} samples and {count} {what}; "
+                             f"{self.id} needs {need} samples ({why})")
 
     # -- helpers -----------------------------------------------------------------------
     def _ensure_state(self, item: State | Any, label: str) -> State:
@@ -359,7 +449,7 @@ class Metric:
                     if _same_input(states[i], states[j]):
                         D[i, j] = D[j, i] = 0.0
         np.fill_diagonal(D, 0.0)
-        return np.maximum(D, 0.0)
+        return D
 
     @staticmethod
     def _check_pair(a: State, b: State, la: str, lb: str) -> None:

@@ -17,8 +17,19 @@ permutation, scaling). Triangle inequality: holds for ``angular`` (Williams et a
 
 Regularisation: covariance eigenvalues below ``reg · mean(λ)`` are raised to it, so
 near-singular directions are damped instead of amplified (they count neither in the
-rank nor, appreciably, in Σρ). Needs more samples than units: with n ≤ units all
-canonical correlations are trivially 1.
+rank nor, appreciably, in Σρ).
+
+Samples: needs more than twice as many samples as units (n > 2d). The centred samples
+span an (n − 1)-dimensional space; the column spaces of two networks of d and d' units
+share at least d + d' − n + 1 of its directions, each a canonical correlation of exactly
+1 whatever the data (with n ≤ d + 1 all of them: every pair is at distance 0). n > 2d
+for each network rules this out for every pair of accepted networks.
+
+netrep: the angular score is netrep's ``LinearMetric(alpha=0)`` (padding and netrep's
+variance rescaling cancel in the angle); the two differ only where eigenvalues are
+floored (here ``reg`` relative to the mean of ``XᵀX/n``, netrep 1e-7 absolute on the
+raw ``XᵀX``). ``shape:alpha=0,convention=netrep`` reproduces netrep exactly, floor
+included.
 """
 
 from __future__ import annotations
@@ -33,6 +44,7 @@ from simbench.metrics._linear import (
     topk_sum,
 )
 from simbench.metrics.base import Param
+from simbench.metrics.shape import SUBSPACE_WHY
 
 
 def canonical_correlations(a: dict, b: dict, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -50,6 +62,7 @@ class CCA(CrossProductMetric):
     description = "Canonical correlation analysis: angular distance of mean canonical correlation (shape metric, alpha=0)."
     triangle_inequality = True
     invariances = ("translation", "rotation", "permutation", "scale", "linear")
+    version = 2  # n > 2 × units (was n > units): cached states of thinner data are refused
     parameters = {
         "score": Param("angular", choices=("angular", "one_minus_mean"),
                        doc="arccos(sum rho / sqrt(dx dy)) or 1 - mean rho"),
@@ -61,8 +74,7 @@ class CCA(CrossProductMetric):
         self.triangle_inequality = self._params["score"] == "angular"
 
     def _check_matrix(self, X: np.ndarray, label: str) -> None:
-        self._require_more_samples_than_units(
-            X, label, "with n <= units every canonical correlation is 1")
+        self._require_samples(X.shape[0], X.shape[1], label, "units", SUBSPACE_WHY, ratio=2)
 
     def _transform(self, X: np.ndarray):
         return partial_whiten(centre(X), 0.0, self._params["reg"], metric_id=self.id)

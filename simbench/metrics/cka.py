@@ -18,6 +18,15 @@ computed from per-network vectors (``tr(K̃L̃) = ‖XᵀY‖_F² − Σᵢ Kᵢ
 length-n dot products. It needs n ≥ 4 samples and can go slightly negative for
 unrelated networks; it is clipped to [0, 1] before arccos (distances saturate at π/2).
 
+Scale: ``prepare`` divides each centred recording by its largest entry and then by its
+Frobenius norm (CKA is invariant to isotropic scaling), so the Gram and cross-covariance
+entries are at most 1 before the fourth powers ``‖XᵀY‖_F²``: no overflow or underflow
+for recordings anywhere from 1e-150 to 1e150 (the raw fourth powers overflow float64
+past |x| ≈ 1e77).
+
+Samples and units: CKA compares n×n Gram matrices, so it is defined for any number of
+units, including more units than samples.
+
 Invariances: translation, rotation/reflection, permutation and isotropic scaling of the
 units; *not* invariant to general invertible linear maps. Triangle inequality: holds.
 arccos of CKA is the angle between the (centred, resp. U-centred — Székely & Rizzo 2014)
@@ -40,6 +49,7 @@ class CKA(Metric):
     description = "Linear centred kernel alignment as arccos(CKA) (Kornblith et al. 2019)."
     triangle_inequality = True
     invariances = ("translation", "rotation", "permutation", "scale")
+    version = 2  # recordings normalised to unit Frobenius norm in prepare (scale-safe)
     parameters = {
         "estimator": Param("biased", choices=("biased", "unbiased"),
                            doc="biased HSIC or the unbiased estimator of Song et al. 2012"),
@@ -53,10 +63,13 @@ class CKA(Metric):
     def _prepare(self, X: np.ndarray) -> dict:
         Xc = centre(X)
         n = Xc.shape[0]
+        peak = float(np.abs(Xc).max())
+        if peak == 0.0:
+            raise ValueError(f"{self.id}: recording has zero variance (every unit is constant)")
+        Xc /= peak                   # entries in [-1, 1]: the squares below cannot underflow
+        Xc /= np.linalg.norm(Xc)     # ‖Xc‖_F = 1: Gram entries ≤ 1 before the fourth powers
         G = Xc.T @ Xc
         self_sq = float(np.einsum("ij,ij->", G, G))
-        if self_sq == 0.0:
-            raise ValueError(f"{self.id}: recording has zero variance (every unit is constant)")
         out = {"Xc": Xc}
         if self._params["estimator"] == "biased":
             out["self"] = self_sq

@@ -147,7 +147,7 @@ class DynamicsMetric(Metric):
         for i in range(n):
             for j in range(i + 1, n):
                 if states[i].info.get("fingerprint") != states[j].info.get("fingerprint"):
-                    D[i, j] = D[j, i] = max(float(self._distance(states[i], states[j])), 0.0)
+                    D[i, j] = D[j, i] = float(self._distance(states[i], states[j]))
         return D
 
     @staticmethod

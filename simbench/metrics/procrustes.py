@@ -9,11 +9,17 @@ Invariant to translation, rotations/reflections and permutations of units (and, 
 the angular score, isotropic scaling); *not* invariant to general linear maps.
 Triangle inequality holds (Williams et al., NeurIPS 2021). Same machinery and
 vectorised ``pairwise`` as :class:`simbench.metrics.shape.Shape`.
+
+Wide recordings (more units than samples) are fine: the distance is a function of the
+sample Gram matrices XXᵀ, YYᵀ (the Bures distance between them), and ``prepare``
+reduces such a recording exactly to its principal coordinates [samples, samples].
+netrep: this is netrep's ``LinearMetric(alpha=1)`` exactly, for both scores and any
+widths (no whitening, so neither netrep's floor nor its variance rescaling applies and
+zero-padding is invisible); hence no ``convention`` parameter here.
 """
 
 from __future__ import annotations
 
-from simbench.metrics.base import Param
 from simbench.metrics.shape import Shape
 
 

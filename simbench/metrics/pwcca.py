@@ -18,7 +18,9 @@ The original is asymmetric (weights from the first network); simbench symmetrise
 Invariances: translation, permutation of units, isotropic (and per-network) scaling.
 *Not* invariant to rotations or general linear maps of the units (the weights sum
 absolute projections onto individual units), although the ρᵢ are. Triangle inequality:
-does **not** hold. Needs more samples than units.
+does **not** hold. Needs more than twice as many samples as units (n > 2d), for the
+reason given in :mod:`simbench.metrics.cca` (otherwise some canonical correlations are 1
+whatever the data).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 
 from simbench.metrics._linear import centre, partial_whiten
 from simbench.metrics.base import Metric, Param, State
+from simbench.metrics.shape import SUBSPACE_WHY
 
 
 class PWCCA(Metric):
@@ -37,14 +40,14 @@ class PWCCA(Metric):
     description = "Projection-weighted CCA: 1 - weighted mean canonical correlation, symmetrised (Morcos et al. 2018)."
     triangle_inequality = False
     invariances = ("translation", "permutation", "scale")
+    version = 2  # n > 2 × units (was n > units): cached states of thinner data are refused
     parameters = {
         "reg": Param(1e-6, low=0.0, high=1.0, low_open=True, high_open=True,
                      doc="relative eigenvalue floor for near-singular covariances"),
     }
 
     def _check_matrix(self, X: np.ndarray, label: str) -> None:
-        self._require_more_samples_than_units(
-            X, label, "with n <= units every canonical correlation is 1")
+        self._require_samples(X.shape[0], X.shape[1], label, "units", SUBSPACE_WHY, ratio=2)
 
     def _prepare(self, X: np.ndarray) -> dict:
         Xc = centre(X)

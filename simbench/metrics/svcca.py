@@ -23,9 +23,15 @@ change which directions carry 99% of the variance). Triangle inequality: **not**
 angular metric). Deviation from Raghu et al.: their reference implementation truncates
 with a fixed number of directions or the variance threshold on the uncentred data and
 adds an epsilon to the covariance; simbench centres and uses the exact orthonormal
-basis. Because the reduced data are centred, k ≤ samples − 1 always, so no samples >
-units requirement; when k + k' approaches the number of samples the canonical
-correlations become trivially large.
+basis.
+
+Samples: the reduced representations are k- and k'-dimensional subspaces of the
+(n − 1)-dimensional space of centred samples, so they share at least k + k' − n + 1
+directions, each a canonical correlation of exactly 1 whatever the data (random
+recordings with fewer samples than units keep k ≈ n − 1 directions and would be at
+distance 0). ``prepare`` therefore refuses a recording unless n > 2k (k: its kept
+directions), which rules this out for every pair. Wide recordings with few dominant
+directions (k ≪ n) are fine: that is what the SVD step is for.
 """
 
 from __future__ import annotations
@@ -39,6 +45,10 @@ from simbench.metrics._linear import (
     topk_sum,
 )
 from simbench.metrics.base import Param
+
+SVCCA_WHY = ("two subspaces of k and k' kept directions share at least k + k' - n + 1 "
+             "directions of the n - 1 dimensional space of centred samples, each a canonical "
+             "correlation of 1 whatever the data")
 
 
 def reduce_by_variance(X: np.ndarray, keep_variance: float, metric_id: str = "svcca"
@@ -67,6 +77,7 @@ class SVCCA(CrossProductMetric):
     description = "SVCCA: SVD keeping a fraction of variance, then 1 - mean canonical correlation (Raghu et al. 2017)."
     triangle_inequality = False
     invariances = ("translation", "rotation", "permutation", "scale")
+    version = 2  # n > 2k is checked: cached states of thinner data are refused
     parameters = {
         "keep_variance": Param(0.99, low=0.0, high=1.0, low_open=True,
                                doc="fraction of variance the SVD step keeps"),
@@ -76,6 +87,9 @@ class SVCCA(CrossProductMetric):
 
     def _configure(self) -> None:
         self.triangle_inequality = self._params["score"] == "angular"
+
+    def _check_prepared(self, out, n_samples: int, label: str) -> None:
+        self._require_samples(n_samples, out["rank"], label, "kept directions", SVCCA_WHY, ratio=2)
 
     def _transform(self, X: np.ndarray):
         U, _ = reduce_by_variance(centre(X), self._params["keep_variance"], self.id)

@@ -16,6 +16,13 @@ change the principal axes). Triangle inequality: does **not** hold. Deviation: t
 paper compares trajectories through MDS of trajectory distances and low-dimensional
 projections; simbench uses this symmetrised linear-predictability residual on the
 top-k PC trajectories as a single-number distance.
+
+Samples: the two k-dimensional feature spaces are subspaces of the (n − 1)-dimensional
+space of centred samples and share at least k_A + k_B − n + 1 directions, which the
+least-squares map reproduces exactly whatever the data (with k ≥ n − 1, as for
+recordings with fewer samples than components, every residual is 0). ``prepare``
+therefore refuses a recording unless n > 2k (k = min(n_components, rank)). Wide
+recordings are otherwise fine (PCA of n samples of many units is well defined).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ class TrajLSQ(Metric):
     description = "Residual of the least-squares map between top-k PC trajectories, symmetrised (Tolmachev & Engel 2025)."
     triangle_inequality = False
     invariances = ("translation", "rotation", "permutation", "scale")
+    version = 2  # n > 2k is checked: cached states of thinner data are refused
     parameters = {
         "n_components": Param(10, low=1, doc="number of principal components kept"),
     }
@@ -48,6 +56,12 @@ class TrajLSQ(Metric):
         k = min(self._params["n_components"], rank)
         U = np.ascontiguousarray(U[:, :k])
         return {"U": U, "F": U * s[:k][None, :]}
+
+    def _check_prepared(self, out, n_samples: int, label: str) -> None:
+        self._require_samples(n_samples, out["U"].shape[1], label, "principal components",
+                              "two k-dimensional feature spaces share at least 2k - n + 1 "
+                              "directions of the centred samples, predicted exactly whatever "
+                              "the data", ratio=2)
 
     @staticmethod
     def _residual(Ua: np.ndarray, Fb: np.ndarray) -> float:

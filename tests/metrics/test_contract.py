@@ -87,13 +87,17 @@ def test_float32_and_torch_inputs_are_accepted_as_float64(mid, data):
     assert m(torch.from_numpy(X32), torch.from_numpy(Y)) == pytest.approx(d64, abs=1e-12)
 
 
-@pytest.mark.parametrize("spec", ["cca", "pwcca", "shape:alpha=0.0"])
-def test_metrics_that_need_more_samples_than_units_say_so(spec):
+@pytest.mark.parametrize("spec", ["cca", "pwcca", "shape:alpha=0.0",
+                                  "shape:alpha=0.0,convention=netrep"])
+def test_metrics_that_need_twice_as_many_samples_as_units_say_so(spec):
     rng = np.random.default_rng(0)
     m = get_metric(spec)
-    with pytest.raises(ValueError, match="more samples than units"):
-        m.prepare(rng.standard_normal((5, 5)))
-    m.prepare(rng.standard_normal((6, 5)))
+    # n = 6 passed the old rule (n > units); why it must not: test_reliability.py
+    for n in (5, 6, 10):
+        with pytest.raises(ValueError, match=rf"{m.id}: X has {n} samples and 5 units; "
+                                             rf"{m.id} needs more than 2 × 5 samples"):
+            m.prepare(rng.standard_normal((n, 5)))
+    m.prepare(rng.standard_normal((11, 5)))
 
 
 def test_state_from_another_metric_is_rejected(data):
@@ -146,7 +150,7 @@ def test_parameter_validation_messages():
         get_metric("cca", reg=0)
     with pytest.raises(ValueError, match="'keep_variance'"):
         get_metric("svcca", keep_variance=True)
-    with pytest.raises(ValueError, match=r"unknown parameter 'beta'; valid parameters: alpha, score"):
+    with pytest.raises(ValueError, match=r"unknown parameter 'beta'; valid parameters: alpha, convention, score"):
         get_metric("shape", beta=1)
     assert get_metric("traj-lsq", n_components=4.0).params == {"n_components": 4}
     assert get_metric("rsa", n_conditions=None).params["n_conditions"] is None

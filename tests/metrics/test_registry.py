@@ -24,7 +24,7 @@ def test_builtins_are_discovered_through_entry_points():
         assert rec.kind == "geometry"
         assert rec.description
         assert issubclass(rec.cls, Metric) and rec.cls.id == mid
-    assert records["shape"].parameters == {"alpha": 1.0, "score": "angular"}
+    assert records["shape"].parameters == {"alpha": 1.0, "score": "angular", "convention": "simbench"}
     assert records["rsa"].parameters["n_conditions"] is None
     assert records["cca"].as_dict()["source"] == "simbench.metrics.cca:CCA"
     assert [r.id for r in available_metrics()] == sorted(r.id for r in available_metrics())
@@ -50,9 +50,11 @@ def test_parse_values_and_specs():
 
 def test_get_metric_builds_instances():
     m = get_metric("shape:alpha=0.5,score=euclidean")
-    assert isinstance(m, Shape) and m.params == {"alpha": 0.5, "score": "euclidean"}
+    assert isinstance(m, Shape) and m.params == {"alpha": 0.5, "score": "euclidean",
+                                                 "convention": "simbench"}
     assert m.alpha == 0.5 and m.score == "euclidean"
-    assert get_metric("shape:alpha=0", score="euclidean").params == {"alpha": 0.0, "score": "euclidean"}
+    assert get_metric("shape:alpha=0", score="euclidean").params == {
+        "alpha": 0.0, "score": "euclidean", "convention": "simbench"}
     assert isinstance(get_metric("cca"), CCA)
     same = get_metric("cca")
     assert get_metric(same) is same
