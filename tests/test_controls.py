@@ -87,3 +87,32 @@ def test_verdict():
     assert verdict(-0.1, 0.2).startswith("neither") and verdict(np.nan, 1) == "—"
     with pytest.raises(FileNotFoundError):
         factor_table(pd.__file__ + "-missing")
+
+
+def test_split_half_ranking_is_perfect_for_metrics_of_graded_noise(tmp_path):
+    """Metrics that add more and more noise to a pure-architecture distance rank the
+    same in both halves of the seeds."""
+    from simbench.bench.leaderboard import save_distances
+    from simbench.bench.reliability import half_scores, ranking_reliability, seed_halves
+    from simbench.zoo.store import Zoo
+
+    archs = ["gru", "lstm", "ugrnn", "vanilla-tanh"]
+    manifest = pd.DataFrame([{"id": f"t-{a}-s{s}", "suite": "s", "task": "t", "architecture": a, "hidden": 32,
+                              "seed": s, "passed": True, "content_hash": f"{a}{s}"} for a in archs for s in range(8)])
+    zoo = Zoo(tmp_path / "zoo", manifest)
+    a, b = seed_halves(manifest["seed"])
+    assert a.sum() == b.sum() == 16 and not (a & b).any()
+    arch = manifest["architecture"].to_numpy()
+    base = (arch[:, None] != arch[None]).astype(float)
+    rows = []
+    for k, noise in enumerate((0.1, 0.5, 1.0, 2.0)):
+        x = np.random.default_rng(k).random(base.shape) * noise
+        d = base + x + x.T
+        np.fill_diagonal(d, 0)
+        save_distances(tmp_path / "lb", "s", f"m{k}", manifest["id"], d)
+        rows.append({"metric": f"m{k}", "params": f"m{k}", "suite": "s", "zoo": "zoo"})
+    pd.DataFrame(rows).to_csv(tmp_path / "lb" / "s.csv", index=False)
+    halves = half_scores(tmp_path / "lb", zoo, "s")
+    reliability = ranking_reliability(halves).set_index("score")
+    assert reliability.loc["arch_auc", "spearman"] == pytest.approx(1.0)
+    assert reliability.loc["arch_auc", "metrics"] == 4
