@@ -19,7 +19,8 @@ from torch import nn
 
 import simbench
 from simbench.bench.leaderboard import distance_path
-from simbench.bench.place import SUBJECT, cell_percentiles, loo_accuracy, place, suite_networks, zoo_matrix
+from simbench.bench.place import (SUBJECT, _published_matrix, cell_percentiles, loo_accuracy, place,
+                                   suite_networks, zoo_matrix)
 from simbench.bench.recordings import load_network, read_probe
 from simbench.bench.run import for_suite, prepared_states
 from simbench.cli import main
@@ -255,6 +256,7 @@ def test_the_published_matrix_is_used_only_when_it_checks_out(zoo, tmp_path):
     full, _ = suite_networks(zoo, "memory3")
     kept = full.filter(task="flipflop3")
     states, _ = prepared_states(metric, kept)
+    assert _published_matrix(metric, kept, full, ROOT / "leaderboards") is not None
     computed = zoo_matrix(metric, states, kept, full, None)
     published = zoo_matrix(metric, states, kept, full, ROOT / "leaderboards")
     np.testing.assert_allclose(published, computed, atol=1e-9)
