@@ -31,7 +31,7 @@ import itertools
 
 import numpy as np
 
-from simbench.dynamics.metric_base import ANALYSIS_PARAMETERS, DynamicsMetric
+from simbench.metrics.dynamics_base import ANALYSIS_PARAMETERS, DynamicsMetric
 from simbench.metrics.base import Param
 
 

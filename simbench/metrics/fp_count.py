@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from simbench.dynamics.attractors import slow_modes
-from simbench.dynamics.metric_base import ANALYSIS_PARAMETERS, DynamicsMetric
+from simbench.metrics.dynamics_base import ANALYSIS_PARAMETERS, DynamicsMetric
 from simbench.metrics.base import Param
 
 COLUMNS = ("stable", "index1", "index2", "index3plus", "manifold_dim", "cycles")

@@ -42,7 +42,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
-from simbench.dynamics.metric_base import ANALYSIS_PARAMETERS, DynamicsMetric
+from simbench.metrics.dynamics_base import ANALYSIS_PARAMETERS, DynamicsMetric
 from simbench.dynamics.topology import graph_edit_distance, wl_distance, wl_distribution, wl_features
 from simbench.metrics.base import Param
 

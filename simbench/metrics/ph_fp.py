@@ -28,7 +28,7 @@ import warnings
 
 import numpy as np
 
-from simbench.dynamics.metric_base import ANALYSIS_PARAMETERS, DynamicsMetric
+from simbench.metrics.dynamics_base import ANALYSIS_PARAMETERS, DynamicsMetric
 from simbench.metrics.base import Param, State
 from simbench.metrics.ph import diagrams, diagrams_distance
 

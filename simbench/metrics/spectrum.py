@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simbench.dynamics.metric_base import ANALYSIS_PARAMETERS, DynamicsMetric
+from simbench.metrics.dynamics_base import ANALYSIS_PARAMETERS, DynamicsMetric
 from simbench.metrics.base import Param
 
 

@@ -195,7 +195,7 @@ def test_topology_distance_matrix_and_batching():
 
 def test_prepare_zoo_network_memoised():
     """A zoo-shaped network with a task: analysed on the task's probe, once per process."""
-    from simbench.dynamics import metric_base
+    from simbench.metrics import dynamics_base as metric_base
     from simbench.zoo.architectures import Network, get_architecture
 
     metric_base.clear_analysis_cache()
