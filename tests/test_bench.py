@@ -165,7 +165,7 @@ def test_zoo_caches_dynamics_by_content_hash(zoo_dir, monkeypatch):
 def test_topology_rho_is_the_rank_correlation_with_fp_topology(varied_zoo, tmp_path):
     from scipy.stats import spearmanr
 
-    from simbench.dynamics import topology_distance_matrix
+    from simbench.metrics.fp_topology import topology_distance_matrix
     from simbench.zoo.store import load_zoo
 
     rows = run_benchmark("cca", zoo=varied_zoo, out=tmp_path, n_boot=5)

@@ -23,13 +23,6 @@ from simbench.dynamics.result import DynamicsResult
 from simbench.dynamics.system import System, as_system, stack_networks
 
 
-def topology_distance_matrix(networks, **kwargs):
-    """All-pairs ``fp-topology`` distances (see :func:`simbench.metrics.fp_topology.topology_distance_matrix`)."""
-    from simbench.metrics.fp_topology import topology_distance_matrix as compute
-
-    return compute(networks, **kwargs)
-
-
 __all__ = ["AnalysisOptions", "DynamicsResult", "FinderOptions", "System", "analyse", "analyse_many",
            "analyse_system", "as_system", "constant_inputs", "jacobian", "minimise_speed", "newton_polish",
-           "stack_networks", "topology_distance_matrix"]
+           "stack_networks"]

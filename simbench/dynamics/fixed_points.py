@@ -126,7 +126,8 @@ def minimise_speed(system: System, u: torch.Tensor, h0: torch.Tensor, options: F
     """Minimise q from every initial state of ``h0 [N,B,S]`` under inputs ``u [N,B,I]``.
 
     ``q_slow``: slow-point threshold, a number or one per network ``[N]`` (default
-    ``options.tol_slow``).
+    ``options.tol_slow``). The iteration (module doc) runs on an active set of states,
+    :class:`_ActiveSet`, which stopped states leave at every compaction.
     """
     o = options or FinderOptions()
     h0 = system.tensor(h0)
@@ -136,87 +137,142 @@ def minimise_speed(system: System, u: torch.Tensor, h0: torch.Tensor, options: F
     q_slow = q_slow.expand(N).clone()[:, None] if q_slow.numel() in (1, N) else None
     if q_slow is None:
         raise ValueError(f"q_slow must be a number or one value per network ({N})")
-    dev = h0.device
-    # global results, written back at every compaction
-    best_h, best_q = h0.clone(), torch.full((N, B), float("inf"), dtype=h0.dtype)
-    iters = torch.zeros(N, B, dtype=torch.long)
-    slow_h, slow = h0.clone(), torch.zeros(N, B, dtype=torch.bool)
-
-    idx = torch.arange(B, device=dev).expand(N, B).clone()   # active set: positions into B
-    valid = torch.ones(N, B, dtype=torch.bool)
-    x, ua = h0.clone(), u.clone()
-    xb, qb = x.clone(), torch.full((N, B), float("inf"), dtype=h0.dtype)
-    lr = torch.full((N, B), o.lr_init, dtype=h0.dtype)
-    m, v, gb = torch.zeros_like(x), torch.zeros_like(x), torch.zeros_like(x)
-    t = torch.zeros(N, B, dtype=h0.dtype)
-    done = torch.zeros(N, B, dtype=torch.bool)
-    n_it = torch.zeros(N, B, dtype=torch.long)
-    sh, sl = x.clone(), torch.zeros(N, B, dtype=torch.bool)
-    q_ref = torch.full((N, B), float("inf"), dtype=h0.dtype)
-    b1, b2 = 0.9, 0.999
-
-    def write_back():
-        rows = torch.arange(N)[:, None].expand_as(idx)[valid]
-        cols = idx[valid]
-        best_h[rows, cols] = xb[valid]
-        best_q[rows, cols] = qb[valid]
-        iters[rows, cols] = n_it[valid]
-        slow_h[rows, cols] = sh[valid]
-        slow[rows, cols] = sl[valid]
-
+    out = Minimised(h=h0.clone(), q=torch.full((N, B), float("inf"), dtype=h0.dtype),
+                    iters=torch.zeros(N, B, dtype=torch.long), slow_h=h0.clone(),
+                    slow=torch.zeros(N, B, dtype=torch.bool), iterations=0)
+    active = _ActiveSet.start(h0, u, o)
     iteration = 0
     for iteration in range(1, o.max_iters + 1):
-        q, g = system.speed_grad(x, ua)
-        running = ~done
-        n_it += running
+        q, g = system.speed_grad(active.x, active.u)
+        active.accept(q, g, q_slow, o)
+        if o.stall_window and iteration % o.stall_window == 0:
+            active.check_stall(o)
+        if bool(active.done.all()):
+            break
+        active.propose(o)
+        if iteration % o.compact_every == 0:
+            active = active.compacted(out)
+    active.write_back(out)
+    out.iterations = iteration
+    return out
+
+
+_B1, _B2 = 0.9, 0.999  # Adam's β₁, β₂
+
+
+@dataclass
+class _ActiveSet:
+    """The states still iterated by :func:`minimise_speed`, ``[N, W]`` with W ≤ B.
+
+    ``idx`` maps each slot to its position in the full batch, ``valid`` marks real states
+    (a network with fewer active states than the widest is padded). Per state: current
+    point ``x`` and input ``u``; best point ``xb``, its ``qb`` and gradient ``gb``;
+    learning rate ``lr``; Adam moments ``m``, ``v`` and step count ``t``; ``done``;
+    iterations ``n_it``; the slow snapshot ``sh`` (taken where ``sl``); ``q_ref``, q at the
+    last stall check.
+    """
+
+    idx: torch.Tensor
+    valid: torch.Tensor
+    x: torch.Tensor
+    u: torch.Tensor
+    xb: torch.Tensor
+    qb: torch.Tensor
+    lr: torch.Tensor
+    m: torch.Tensor
+    v: torch.Tensor
+    gb: torch.Tensor
+    t: torch.Tensor
+    done: torch.Tensor
+    n_it: torch.Tensor
+    sh: torch.Tensor
+    sl: torch.Tensor
+    q_ref: torch.Tensor
+
+    @classmethod
+    def start(cls, h0: torch.Tensor, u: torch.Tensor, o: FinderOptions) -> _ActiveSet:
+        N, B, _ = h0.shape
+        x = h0.clone()
+        return cls(idx=torch.arange(B, device=h0.device).expand(N, B).clone(),
+                   valid=torch.ones(N, B, dtype=torch.bool), x=x, u=u.clone(), xb=x.clone(),
+                   qb=torch.full((N, B), float("inf"), dtype=h0.dtype),
+                   lr=torch.full((N, B), o.lr_init, dtype=h0.dtype), m=torch.zeros_like(x),
+                   v=torch.zeros_like(x), gb=torch.zeros_like(x), t=torch.zeros(N, B, dtype=h0.dtype),
+                   done=torch.zeros(N, B, dtype=torch.bool), n_it=torch.zeros(N, B, dtype=torch.long),
+                   sh=x.clone(), sl=torch.zeros(N, B, dtype=torch.bool),
+                   q_ref=torch.full((N, B), float("inf"), dtype=h0.dtype))
+
+    def accept(self, q: torch.Tensor, g: torch.Tensor, q_slow: torch.Tensor, o: FinderOptions) -> None:
+        """Take ``(q, g)`` at ``x``: keep improvements, adapt the rates, update the moments,
+        take slow snapshots and mark stopped states (module doc)."""
+        running = ~self.done
+        self.n_it += running
         q = torch.where(torch.isfinite(q), q, torch.full_like(q, float("inf")))
-        better = (q <= qb) & running
-        gain = qb - q
+        better = (q <= self.qb) & running
+        gain = self.qb - q
         bm = better[..., None]
-        torch.where(bm, x, xb, out=xb)
-        torch.where(bm, g, gb, out=gb)
-        qb = torch.where(better, q, qb)
-        fresh = better & (q < q_slow) & ~sl
+        torch.where(bm, self.x, self.xb, out=self.xb)
+        torch.where(bm, g, self.gb, out=self.gb)
+        self.qb = torch.where(better, q, self.qb)
+        fresh = better & (q < q_slow) & ~self.sl
         if bool(fresh.any()):
-            sh = torch.where(fresh[..., None], x, sh)
-            sl |= fresh
-        lr = torch.where(better, (lr * o.lr_grow).clamp(max=o.lr_max), torch.where(running, lr * o.lr_shrink, lr))
-        t += better
+            self.sh = torch.where(fresh[..., None], self.x, self.sh)
+            self.sl |= fresh
+        self.lr = torch.where(better, (self.lr * o.lr_grow).clamp(max=o.lr_max),
+                              torch.where(running, self.lr * o.lr_shrink, self.lr))
+        self.t += better
         # accepted: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g²; rejected: the momentum restarts at
         # the best point's gradient, m ← (1−β₁ᵗ) g_best (m̂ = g_best, so the next, shorter
         # step is a preconditioned descent direction) and v is kept. Per-state coefficients
         # make each update two passes over [N,B,S].
-        c1 = 1 - b1 ** t.clamp(min=1)
-        accepted = better.to(x.dtype)[..., None]
-        m.mul_(b1 * accepted).addcmul_(gb, torch.where(better, 1 - b1, c1)[..., None])
-        v.lerp_(gb * gb, (1 - b2) * accepted)
-        done |= (qb < o.tol_q) | (better & (gain < o.tol_dq) & (t > 1)) | (lr < o.lr_min)
-        done |= ~valid
-        if o.stall_window and iteration % o.stall_window == 0:
-            done |= torch.isfinite(q_ref) & (qb > (1 - o.stall_drop) * q_ref)
-            q_ref = qb.clone()
-        if bool(done.all()):
-            break
-        # x = x_best − lr · m̂ / (√v̂ + ε), m̂ = m/c1, v̂ = v/c2, c2 = 1 − β₂ᵗ, written as
-        # x_best − (lr √c2 / c1) · m / (√v + ε √c2) with per-state scalars (stopped states: 0)
-        root_c2 = (1 - b2 ** t.clamp(min=1)).sqrt()
-        scale = torch.where(done, 0.0, -lr * root_c2 / c1)[..., None]
-        step = v.sqrt().add_((o.adam_eps * root_c2)[..., None])
-        x = torch.addcmul(xb, torch.div(m, step, out=step), scale)
-        if iteration % o.compact_every == 0:
-            active = ~done
-            counts = active.sum(1)
-            width = int(counts.max())
-            if width <= 0.75 * idx.shape[1]:
-                write_back()
-                order = torch.argsort((~active).to(torch.int8), dim=1, stable=True)[:, :max(width, 1)]
-                pick = lambda a: torch.gather(a, 1, order if a.ndim == 2 else order[..., None].expand(-1, -1, a.shape[-1]))
-                idx, valid = pick(idx), pick(active)
-                x, ua, xb, qb, lr, m, v, gb, t, q_ref = map(pick, (x, ua, xb, qb, lr, m, v, gb, t, q_ref))
-                n_it, sh, sl = pick(n_it), pick(sh), pick(sl)
-                done = ~valid
-    write_back()
-    return Minimised(best_h, best_q, iters, slow_h, slow, iteration)
+        c1 = 1 - _B1 ** self.t.clamp(min=1)
+        accepted = better.to(self.x.dtype)[..., None]
+        self.m.mul_(_B1 * accepted).addcmul_(self.gb, torch.where(better, 1 - _B1, c1)[..., None])
+        self.v.lerp_(self.gb * self.gb, (1 - _B2) * accepted)
+        self.done |= (self.qb < o.tol_q) | (better & (gain < o.tol_dq) & (self.t > 1)) | (self.lr < o.lr_min)
+        self.done |= ~self.valid
+
+    def check_stall(self, o: FinderOptions) -> None:
+        """Stop states whose q fell by less than ``stall_drop`` since the last check."""
+        self.done |= torch.isfinite(self.q_ref) & (self.qb > (1 - o.stall_drop) * self.q_ref)
+        self.q_ref = self.qb.clone()
+
+    def propose(self, o: FinderOptions) -> None:
+        """The next point, from the best one: x = x_best − lr · m̂ / (√v̂ + ε)."""
+        # m̂ = m/c1, v̂ = v/c2, c2 = 1 − β₂ᵗ, written as x_best − (lr √c2 / c1) · m / (√v + ε √c2)
+        # with per-state scalars (stopped states: 0)
+        c1 = 1 - _B1 ** self.t.clamp(min=1)
+        root_c2 = (1 - _B2 ** self.t.clamp(min=1)).sqrt()
+        scale = torch.where(self.done, 0.0, -self.lr * root_c2 / c1)[..., None]
+        step = self.v.sqrt().add_((o.adam_eps * root_c2)[..., None])
+        self.x = torch.addcmul(self.xb, torch.div(self.m, step, out=step), scale)
+
+    def compacted(self, out: Minimised) -> _ActiveSet:
+        """Itself without its stopped states (written to ``out`` first) once they fill a
+        quarter of the width; else itself."""
+        active = ~self.done
+        width = int(active.sum(1).max())
+        if width > 0.75 * self.idx.shape[1]:
+            return self
+        self.write_back(out)
+        order = torch.argsort((~active).to(torch.int8), dim=1, stable=True)[:, :max(width, 1)]
+
+        def pick(a):
+            return torch.gather(a, 1, order if a.ndim == 2 else order[..., None].expand(-1, -1, a.shape[-1]))
+
+        kept = {name: pick(getattr(self, name)) for name in self.__dataclass_fields__ if name != "done"}
+        kept["valid"] = pick(active)
+        return _ActiveSet(done=~kept["valid"], **kept)
+
+    def write_back(self, out: Minimised) -> None:
+        """Copy the valid states' best points, iterations and slow snapshots into ``out``."""
+        rows = torch.arange(self.idx.shape[0])[:, None].expand_as(self.idx)[self.valid]
+        cols = self.idx[self.valid]
+        out.h[rows, cols] = self.xb[self.valid]
+        out.q[rows, cols] = self.qb[self.valid]
+        out.iters[rows, cols] = self.n_it[self.valid]
+        out.slow_h[rows, cols] = self.sh[self.valid]
+        out.slow[rows, cols] = self.sl[self.valid]
 
 
 def jacobian(system: System, h: torch.Tensor, u: torch.Tensor, chunk: int = 1 << 18) -> torch.Tensor:

@@ -6,9 +6,12 @@
   the linearised dynamics (``fp_eig_re``/``fp_eig_im``: eigenvalues of the step map's
   Jacobian ∂F/∂h in discrete time, of the right-hand side's Jacobian (∂F/∂h − I)/α in
   continuous time), number of unstable dimensions (|λ| > 1, resp. Re λ > 0), readout,
-  and the step-map Jacobian itself;
+  and the step-map Jacobian itself (``fp_jacobian``: ``[0, S, S]`` unless the analysis
+  ran with ``keep_jacobians=True``);
 - **slow points** (``slow_*``, Q rows): where optimisation first got slower than
-  ``tol_slow`` (see :mod:`simbench.dynamics.fixed_points`);
+  ``tol_slow`` (see :mod:`simbench.dynamics.fixed_points`), the first
+  ``keep_slow_points`` per condition (none by default; the manifold measures below use
+  up to ``max_slow_points`` either way);
 - **slow manifolds** per condition (``manifold_*``, K rows): dimension (median number of
   slow modes over the slow points of the largest connected piece of the slow-point
   cloud, capped by the cloud's PCA dimension, when the piece is extended; else 0), the

@@ -11,6 +11,7 @@ from dynamics_helpers import MapNetwork, pulses
 from scipy.optimize import brentq
 
 from simbench.dynamics import AnalysisOptions, FinderOptions, analyse, as_system, jacobian, minimise_speed
+from simbench.dynamics.analysis import fixed_point_jacobians
 from simbench.dynamics.attractors import periodic_orbit
 from simbench.dynamics.fixed_points import newton_polish, unique_points
 from simbench.zoo.architectures import get_architecture
@@ -26,7 +27,7 @@ def test_bistable_tanh_unit():
     """h' = tanh(w h), w = 2: fixed points 0 (unstable, slope 2) and ±h*, h* = tanh(2 h*)."""
     w = 2.0
     h_star = brentq(lambda h: math.tanh(w * h) - h, 0.1, 1.0)
-    r = analyse(tanh_unit(w), inputs=pulses(), constants=[[0.0]], **FAST)
+    r = analyse(tanh_unit(w), inputs=pulses(), constants=[[0.0]], keep_jacobians=True, **FAST)
     order = np.argsort(r.fp_x[:, 0])
     np.testing.assert_allclose(r.fp_x[order, 0], [-h_star, 0.0, h_star], atol=1e-9)
     assert r.fp_q.max() <= 1e-12
@@ -34,6 +35,8 @@ def test_bistable_tanh_unit():
     slope = w * (1 - h_star ** 2)
     np.testing.assert_allclose(r.fp_eig_re[order, 0], [slope, w, slope], atol=1e-8)
     np.testing.assert_allclose(r.fp_jacobian[order, 0, 0], [slope, w, slope], atol=1e-8)
+    np.testing.assert_array_equal(fixed_point_jacobians(tanh_unit(w), r), r.fp_jacobian)
+    assert analyse(tanh_unit(w), inputs=pulses(), constants=[[0.0]], **FAST).fp_jacobian.shape == (0, 1, 1)
     # the saddle's two unstable half-lines end at the two attractors
     edges = {tuple(e) for e in r.edges.tolist()}
     saddle = order[1]
