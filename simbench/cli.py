@@ -62,6 +62,18 @@ def cmd_zoo_info(args) -> None:
                                         f"{int(zoo.manifest.passed.sum())} passed)"))
 
 
+def cmd_zoo_analyse(args) -> None:
+    from simbench.dynamics.cache import analyse_zoo
+    from simbench.zoo.store import load_zoo
+
+    zoo = load_zoo(args.zoo)
+    started = time.perf_counter()
+    done = analyse_zoo(zoo, batch=args.batch, progress=True)
+    console.print(f"{done['folder']}: {done['present']} networks were there, {done['copied']} copied from the "
+                  f"cache, {done['analysed']} analysed in {time.perf_counter() - started:.0f} s; "
+                  f"{done['bytes'] / 1e6:.2f} MB")
+
+
 def cmd_metrics_list(args) -> None:
     from simbench.metrics import available_metrics
 
@@ -110,11 +122,12 @@ def cmd_plot_mds(args) -> None:
 
 def cmd_fixed_points(args) -> None:
     from simbench.bench.run import default_zoo
+    from simbench.dynamics.cache import zoo_dynamics
     from simbench.dynamics.plot import fixed_point_plot
     from simbench.zoo.store import load_zoo
 
     zoo = load_zoo(args.zoo) if args.zoo else default_zoo()
-    result = zoo.dynamics([args.network], progress=True)[0]
+    result = zoo_dynamics(zoo, [args.network], progress=True)[0]
     condition = None
     if args.condition is not None:
         if args.condition not in result.conditions:
@@ -183,6 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
     info = zoo.add_parser("info", help="counts and performance per task × architecture")
     info.add_argument("zoo")
     info.set_defaults(func=cmd_zoo_info)
+    analyse = zoo.add_parser("analyse", help="store the fixed-point analyses of every network with the zoo "
+                                             "(resumable: adds only what is missing)")
+    analyse.add_argument("zoo")
+    analyse.add_argument("--batch", type=int, default=32, help="networks of one architecture analysed together")
+    analyse.set_defaults(func=cmd_zoo_analyse)
 
     metrics = commands.add_parser("metrics", help="the registered metrics").add_subparsers(
         dest="metrics_command", required=True)

@@ -137,31 +137,6 @@ def test_trajectory_metrics_learn_the_number_of_conditions(zoo_dir, tmp_path):
     assert "n_conditions=12" in rows.params[0]  # an explicit choice is kept
 
 
-def test_zoo_caches_dynamics_by_content_hash(zoo_dir, monkeypatch):
-    from simbench.dynamics import AnalysisOptions
-    from simbench.zoo import store
-    from simbench.zoo.store import load_zoo
-
-    zoo = load_zoo(zoo_dir)
-    ids = zoo.ids[:3]
-    options = AnalysisOptions(n_initial=32)
-    first = zoo.dynamics(ids, options)
-    assert [r.network["id"] for r in first] == ids and all(r.network["analysis_seconds"] > 0 for r in first)
-
-    def never(*args, **kwargs):
-        raise AssertionError("a cached analysis was recomputed")
-
-    with monkeypatch.context() as patch:
-        patch.setattr("simbench.dynamics.analyse_many", never)
-        assert zoo.dynamics(ids, options) == first
-    folder = next(p for p in (zoo_dir / "dynamics").iterdir() if (p / f"{ids[0]}.safetensors").exists()
-                  and len(list(p.iterdir())) == 3)
-    (folder / f"{ids[0]}.safetensors").write_bytes(b"broken")
-    assert zoo.dynamics(ids, options)[0].network["id"] == ids[0]  # a broken entry is recomputed
-    assert zoo.dynamics(ids[:1], options.with_(n_initial=16))[0].options["n_initial"] == 16  # own entry
-    assert store  # the module that owns the cache
-
-
 def test_topology_rho_is_the_rank_correlation_with_fp_topology(varied_zoo, tmp_path):
     from scipy.stats import spearmanr
 

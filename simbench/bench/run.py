@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-import simbench
 from simbench.bench.engine import all_pairs, prepare_all
+from simbench.dynamics.cache import lazy_dynamics
 from simbench.bench.leaderboard import load_distances, save_distances, update_leaderboard
 from simbench.bench.design import Design
 from simbench.bench.rows import score_columns
@@ -38,6 +39,15 @@ class SuiteResult:
     row: dict
     ids: list[str]
     distance: np.ndarray
+
+
+def simbench_version() -> str:
+    """The installed simbench's version (``simbench.__version__``, read without importing
+    the package's facade, which sits above every layer)."""
+    try:
+        return version("simbench")
+    except PackageNotFoundError:  # a source tree that is not installed
+        return "0.0.0+unknown"
 
 
 def default_zoo() -> Zoo:
@@ -82,14 +92,16 @@ def prepared_states(metric, kept: Zoo) -> tuple[list, float]:
     (:func:`~simbench.bench.engine.prepare_all`); dynamics metrics prepare from the
     zoo's cached dynamics analysis, and their seconds include the analysis time.
     """
-    if getattr(metric, "input", "recording") == "network":
-        results = kept.dynamics(kept.ids, metric.analysis_options, progress=True)
-        recordings, analysis_seconds = results, sum(r.network["analysis_seconds"] for r in results)
+    network = getattr(metric, "input", "recording") == "network"
+    if network:  # loaded lazily: a network whose state is cached is never read nor analysed
+        recordings = lazy_dynamics(kept, kept.ids, metric.analysis_options, progress=True)
     else:
         recordings = [lambda i=i: kept.recording(i).samples() for i in kept.ids]
         analysis_seconds = 0.0
     states, prepare_seconds, _ = prepare_all(metric, recordings, list(kept.manifest.content_hash),
                                              cache=kept.path / "cache" / "metrics")
+    if network:  # each state records what its analysis cost (the same whether cached or not)
+        analysis_seconds = sum(float(s.info.get("analysis_seconds", 0.0)) for s in states)
     return states, analysis_seconds + prepare_seconds
 
 
@@ -141,7 +153,7 @@ def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=
     row.update(scores)
     row.update({
         "prepare_seconds": round(prepare_seconds, 3), "pairwise_seconds": round(pairwise_seconds, 3),
-        "simbench_version": simbench.__version__,
+        "simbench_version": simbench_version(),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
     })
     return SuiteResult(row, kept.ids, distance)

@@ -13,7 +13,9 @@ Network-like objects), :mod:`~simbench.dynamics.fixed_points` (the batched finde
 :mod:`~simbench.dynamics.attractors` (slow manifolds, limit cycles),
 :mod:`~simbench.dynamics.topology` (graphs and their comparison),
 :mod:`~simbench.dynamics.inputs` (the suites' constant inputs),
-:mod:`~simbench.dynamics.analysis` (the pipeline), :mod:`~simbench.dynamics.result`.
+:mod:`~simbench.dynamics.analysis` (the pipeline), :mod:`~simbench.dynamics.result`,
+:mod:`~simbench.dynamics.cache` (a zoo's analyses: committed with it, cached, or
+computed; ``zoo_dynamics(zoo, ids)``).
 """
 
 from simbench.dynamics.analysis import AnalysisOptions, analyse, analyse_many, analyse_system

@@ -8,8 +8,9 @@ metrics implicitly take ``"recording"``), and their :meth:`prepare` accepts
 - a zoo :class:`~simbench.zoo.architectures.Network` or any Network-like object (analysed
   with :func:`simbench.dynamics.analyse` on its task's probe inputs and its suite's
   constant inputs, :mod:`simbench.dynamics.inputs`);
-- a :class:`~simbench.dynamics.result.DynamicsResult` already computed (e.g. cached by
-  the zoo), or its ``(arrays, meta)`` pair from ``to_arrays()``;
+- a :class:`~simbench.dynamics.result.DynamicsResult` already computed (e.g. read from
+  the zoo's analyses by :func:`simbench.dynamics.cache.zoo_dynamics`), or its
+  ``(arrays, meta)`` pair from ``to_arrays()``;
 - a :class:`~simbench.metrics.base.State` this metric prepared.
 
 ``prepare`` returns a State of numpy arrays and JSON-able info (cacheable without
@@ -133,6 +134,8 @@ class DynamicsMetric(Metric):
             digest.update(k.encode() + str(arrays[k].shape).encode() + arrays[k].tobytes())
         info["fingerprint"] = digest.hexdigest()
         info["network"] = result.network.get("id", "")
+        # what the analysis behind the state cost, so a run from cached states reports it too
+        info["analysis_seconds"] = float(result.network.get("analysis_seconds", 0.0))
         return State(metric=self.name, n_samples=result.n_conditions, arrays=arrays, info=info)
 
     def pairwise(self, items: Sequence) -> np.ndarray:

@@ -24,7 +24,6 @@ import hashlib
 import json
 import os
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -226,42 +225,6 @@ class Zoo:
         arrays = {"states": np.ascontiguousarray(states.numpy()), "outputs": np.ascontiguousarray(outputs.numpy())}
         atomic_write(cache, lambda tmp: save_file(arrays, str(tmp), {"content_hash": row["content_hash"]}))
         return Recording(arrays["states"], arrays["outputs"], probe.conditions)
-
-    def dynamics(self, network_ids, options=None, progress: bool = False) -> list:
-        """Dynamics results (:mod:`simbench.dynamics`) of networks, analysed once and cached.
-
-        Cached under ``dynamics/<options key>/ID.safetensors`` (checked against the
-        network's content hash); the uncached ones are analysed together as batched
-        populations (:func:`~simbench.dynamics.analyse_many`). Each result's
-        ``network["analysis_seconds"]`` is its share of the time its batch took.
-        """
-        from simbench.dynamics import AnalysisOptions, DynamicsResult, analyse_many
-
-        options = options or AnalysisOptions()
-        ids = [network_ids] if isinstance(network_ids, str) else list(network_ids)
-        key = hashlib.sha256(json.dumps(options.as_dict(), sort_keys=True).encode()).hexdigest()[:16]
-        folder = self.path / "dynamics" / key
-        results: dict = {}
-        for network_id in ids:
-            path = folder / f"{network_id}.safetensors"
-            if path.exists():
-                try:
-                    cached = DynamicsResult.load(path)
-                except (OSError, SafetensorError, KeyError, ValueError):
-                    continue  # a broken cache entry is recomputed
-                if cached.network.get("content_hash") == self.row(network_id)["content_hash"]:
-                    results[network_id] = cached
-        todo = [i for i in dict.fromkeys(ids) if i not in results]
-        if todo:
-            networks = [self.network(i) for i in todo]
-            start = time.perf_counter()
-            fresh = analyse_many(networks, options=options, progress=progress)
-            share = (time.perf_counter() - start) / len(todo)
-            for network_id, result in zip(todo, fresh):
-                result.network["analysis_seconds"] = share
-                result.save(folder / f"{network_id}.safetensors")
-                results[network_id] = result
-        return [results[i] for i in ids]
 
     def summary(self) -> pd.DataFrame:
         """Counts and performance per task × architecture."""
