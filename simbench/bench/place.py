@@ -30,8 +30,9 @@ cache, keyed by content hash: :func:`~simbench.bench.run.prepared_states`). Repo
   so the two rules are close but not identical).
 - ``mds``: 2-D metric MDS of the zoo's networks and the subject (row id ``"yours"``);
   :meth:`Placement.save_figures` draws it (:func:`~simbench.bench.plots.placement_plot`).
-- For a network: ``fixed_points`` and ``topology`` of the subject and of its nearest zoo
-  network (:func:`simbench.dynamics.analyse`), and their ``fp-topology`` distance.
+- For a network: ``fixed_points`` and ``topology`` of the subject (:func:`simbench.dynamics.analyse`)
+  and of its nearest zoo network (:func:`simbench.dynamics.cache.zoo_dynamics`: committed
+  with the zoo, cached, or computed), and their ``fp-topology`` distance.
 
 The zoo-by-zoo matrix is read from the published ``leaderboards/distances`` when the
 leaderboard row names this exact set of networks (its zoo hash) and a spot check of a
@@ -52,6 +53,7 @@ from simbench.bench.plots import mds_embedding
 from simbench.bench.recordings import check_recording, load_recording, network_like, record
 from simbench.bench.run import TOPOLOGY_METRIC, default_zoo, for_suite, prepared_states
 from simbench.dynamics import AnalysisOptions, DynamicsResult, analyse, constant_inputs
+from simbench.dynamics.cache import zoo_dynamics
 from simbench.metrics import Metric, get_metric
 from simbench.zoo.store import Zoo, load_zoo
 from simbench.zoo.tasks import get_suite
@@ -282,8 +284,9 @@ def _mds(d: np.ndarray, D: np.ndarray, info: pd.DataFrame, seed: int) -> pd.Data
 
 def _add_dynamics(placement: Placement, kept: Zoo, nearest: str, mine: DynamicsResult, states: np.ndarray,
                   options: AnalysisOptions) -> None:
-    """Fixed points and topology of the subject and of its nearest zoo network."""
-    theirs = analyse(kept.network(nearest), options=options)
+    """Fixed points and topology of the subject and of its nearest zoo network (whose
+    analysis comes from the zoo's committed analyses or cache when stored there)."""
+    theirs = zoo_dynamics(kept, [nearest], options)[0]
     placement.dynamics = {SUBJECT: mine, nearest: theirs}
     placement.trajectories = {SUBJECT: states, nearest: kept.recording(nearest).states}
     placement.fixed_points = pd.concat([r.summary().assign(network=name) for name, r in placement.dynamics.items()],
