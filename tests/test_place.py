@@ -122,6 +122,11 @@ def test_a_torch_gru_with_a_zoo_gru_weights_is_placed_on_it_with_its_fixed_point
     assert placed.topology.transitions.nunique() == 1
 
 
+def test_place_and_the_adapter_are_simbench_names():
+    assert simbench.place is place and simbench.TorchRNNAdapter is TorchRNNAdapter
+    assert {"place", "TorchRNNAdapter"} <= set(simbench.__all__)
+
+
 def test_adapter_run_is_exactly_the_torch_gru():
     torch.manual_seed(0)
     rnn, readout = nn.GRU(3, 16, batch_first=True), nn.Linear(16, 2)
@@ -178,7 +183,8 @@ def test_adapter_refuses_what_it_cannot_represent():
     (lambda s: s[:20], "20 conditions; expected states [24 conditions, 200 time steps, units]"),
     (lambda s: s[:, :150], "150 time steps; expected states [24 conditions, 200 time steps"),
     (lambda s: s.reshape(-1, s.shape[-1]), "shape (4800, 32); expected states [24 conditions"),
-    (lambda s: np.where(np.arange(s.shape[1])[None, :, None] == 7, np.nan, s), "NaN or inf values (first at condition 0, step 7"),
+    (lambda s: np.where(np.arange(s.shape[1])[None, :, None] == 7, np.nan, s),
+     "NaN or inf values (first at condition 0, step 7"),
 ], ids=["conditions", "time-steps", "flattened", "nan"])
 def test_a_bad_recording_names_what_was_expected(zoo, states, spoil, message):
     with pytest.raises(ValueError, match=re.escape(message)):
