@@ -255,7 +255,7 @@ def analyse_zoo(zoo, options: AnalysisOptions | None = None, batch: int = 32, pr
         else:
             write_entry(folder / name, result, digests[network_id], key)
             copied.append(network_id)
-    _write_index(folder, options, {i: digests[i] for i in digests if i not in set(todo)})
+    _write_index(folder, options, digests)
     analyse_missing(zoo, todo, options, folder, progress, batch, description=f"analysing {zoo.path.name}")
     _write_index(folder, options, digests)
     size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
@@ -279,15 +279,16 @@ def _progress(total: int, description: str, show: bool):
 
 
 def _write_index(folder: Path, options: AnalysisOptions, digests: dict[str, str]) -> None:
-    """``KEY/analysis.json``: what made the folder, and which network each file belongs to
-    (the networks stored so far; each file is checked on its own when read)."""
+    """``KEY/analysis.json``: what made the folder, and which network each of its files
+    belongs to (files present only; each file is still checked on its own when read)."""
     index = folder / INDEX
     try:
         known = json.loads(index.read_text()).get("networks", {}) if index.exists() else {}
     except (OSError, ValueError):
         known = {}
+    stored = {i: h for i, h in {**known, **digests}.items() if (folder / f"{h}.safetensors").exists()}
     made = {"producer": "dynamics", "version": ANALYSIS_VERSION, "key": analysis_key(options),
-            "options": options.as_dict(), "networks": dict(sorted({**known, **digests}.items()))}
+            "options": options.as_dict(), "networks": dict(sorted(stored.items()))}
     atomic_write_text(index, json.dumps(made, indent=1, sort_keys=True) + "\n")
 
 
