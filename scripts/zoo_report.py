@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from simbench.zoo.store import load_zoo
+from simbench.zoo.tasks import get_task
 
 
 def performance_table(manifest: pd.DataFrame) -> str:
@@ -26,6 +27,20 @@ def performance_table(manifest: pd.DataFrame) -> str:
                          if len(sub) else "")
         lines.append(f"| {task} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def score_note(manifest: pd.DataFrame) -> str:
+    """What the cells report: "R², or accuracy for …; thresholds 0.9, 0.8 for …"."""
+    tasks = [get_task(name) for name in dict.fromkeys(manifest["task"])]
+    accuracy = [f"`{t.name}`" for t in tasks if t.score == "accuracy"]
+    usual = pd.Series([t.threshold for t in tasks]).mode()[0]
+    others = {}
+    for t in tasks:
+        if t.threshold != usual:
+            others.setdefault(t.threshold, []).append(f"`{t.name}`")
+    score = "R²" + (f", or accuracy for {' and '.join(accuracy)}" if accuracy else "")
+    exceptions = "".join(f", {value} for {', '.join(names)}" for value, names in others.items())
+    return f"{score}; thresholds {usual}{exceptions}"
 
 
 def main():
@@ -59,8 +74,8 @@ are left out of benchmarks by default.
 
 ## Performance per task × architecture
 
-Each cell: networks that passed / networks, then the median performance (R², or
-accuracy for `cdr` and `cddm`; thresholds 0.9, 0.8 for `sine`) on a held-out test batch.
+Each cell: networks that passed / networks, then the median performance
+({score_note(m)}) on a held-out test batch.
 
 {performance_table(m)}
 
