@@ -140,6 +140,19 @@ def cmd_fixed_points(args) -> None:
     console.print(f"saved {out}")
 
 
+def cmd_ood(args) -> None:
+    from simbench.bench.run import default_zoo
+    from simbench.dynamics.ood import ood_map, plot_ood_map
+    from simbench.zoo.store import load_zoo
+
+    zoo = load_zoo(args.zoo) if args.zoo else default_zoo()
+    result = ood_map(zoo.network(args.network))
+    console.print(_table(result.summary(), f"{args.network}: P(correct) inside / outside the training "
+                                           f"range ({result.seconds:.1f} s)"))
+    out = plot_ood_map(result, args.out or f"{args.network}-ood.png")
+    console.print(f"saved {out}")
+
+
 def cmd_probe(args) -> None:
     from simbench.bench.recordings import write_probe
 
@@ -224,6 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
     fixed.add_argument("--condition", default=None, help="plot one constant-input condition only")
     fixed.add_argument("--out", default=None, help="PNG path (default: NET_ID-fixed-points.png)")
     fixed.set_defaults(func=cmd_fixed_points)
+
+    ood = commands.add_parser("ood", help="out-of-distribution psychometric maps of one CDDM network (PNG)")
+    ood.add_argument("network", help="network id of the cddm suite (see the zoo's manifest.csv)")
+    ood.add_argument("--zoo", default=None, help="zoo directory (default: the committed reference zoo)")
+    ood.add_argument("--out", default=None, help="PNG path (default: NET_ID-ood.png)")
+    ood.set_defaults(func=cmd_ood)
 
     plot = commands.add_parser("plot", help="figures").add_subparsers(dest="plot_command", required=True)
     mds = plot.add_parser("mds", help="2-D MDS of a saved distance matrix")
