@@ -65,6 +65,8 @@ def prepare_all(metric: Metric, recordings, keys=None, cache=None) -> tuple[list
     many states came from the cache.
     """
     cache = Path(cache) if cache else None
+    if getattr(metric, "input", "recording") == "model":
+        return _prepare_models(metric, recordings, keys, cache)
     states, seconds, hits = [], 0.0, 0
     for index, recording in enumerate(recordings):
         key = keys[index] if keys is not None else None
@@ -82,6 +84,33 @@ def prepare_all(metric: Metric, recordings, keys=None, cache=None) -> tuple[list
         seconds += took
         states.append(state)
     return states, seconds, hits
+
+
+def _prepare_models(metric: Metric, networks, keys, cache) -> tuple[list[State], float, int]:
+    """:func:`prepare_all` for metrics that need the networks themselves (``input = "model"``):
+    the uncached networks are loaded and analysed in one ``prepare_many`` call (batched
+    populations), and each of their states is charged an equal share of that call."""
+    paths = [_cache_file(cache, metric, keys[i]) if cache and keys is not None else None
+             for i in range(len(networks))]
+    states: list = [None] * len(networks)
+    seconds, todo = 0.0, []
+    for index, path in enumerate(paths):
+        cached = _load_state(path, metric) if path and path.exists() else None
+        if cached is None:
+            todo.append(index)
+        else:
+            states[index], took = cached
+            seconds += took
+    if todo:
+        data = [networks[i]() if callable(networks[i]) else networks[i] for i in todo]
+        start = time.perf_counter()
+        fresh = metric.prepare_many(data, labels=[keys[i] if keys is not None else f"network {i}" for i in todo])
+        took = (time.perf_counter() - start) / len(todo)
+        for index, state in zip(todo, fresh):
+            states[index], seconds = state, seconds + took
+            if paths[index]:
+                _save_state(paths[index], state, took)
+    return states, seconds, len(networks) - len(todo)
 
 
 def _block_distances(metric: Metric, states: list[State], rows: list[int]) -> list[tuple[int, int, float]]:

@@ -95,6 +95,9 @@ def prepared_states(metric, kept: Zoo) -> tuple[list, float]:
     network = getattr(metric, "input", "recording") == "network"
     if network:  # loaded lazily: a network whose state is cached is never read nor analysed
         recordings = lazy_dynamics(kept, kept.ids, metric.analysis_options, progress=True)
+    elif getattr(metric, "input", "recording") == "model":  # the networks themselves, loaded lazily
+        recordings = [lambda i=i: kept.network(i) for i in kept.ids]
+        analysis_seconds = 0.0
     else:
         recordings = [lambda i=i: kept.recording(i).samples() for i in kept.ids]
         analysis_seconds = 0.0
