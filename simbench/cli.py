@@ -1,4 +1,10 @@
-"""The ``simbench`` command: parses arguments, calls the library, prints."""
+"""The ``simbench`` command: parses arguments, calls the library, prints.
+
+Any error ends the command with one line naming the culprit (exit status 2 for bad
+input, 1 for anything unexpected; ``simbench --debug ...`` shows the traceback instead);
+Ctrl-C prints "interrupted" and exits with 130. Files are written atomically, so an
+interrupted command leaves each file either as it was or complete.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,14 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console()
+errors = Console(stderr=True, highlight=False)
+
+#: exceptions that report bad input (a file, an argument, a metric's refusal), not a bug
+BAD_INPUT = (ValueError, OSError, ImportError, LookupError, ArithmeticError)
 
 
 def _table(frame, title: str) -> Table:
@@ -74,6 +85,46 @@ def cmd_zoo_analyse(args) -> None:
                   f"{done['bytes'] / 1e6:.2f} MB")
 
 
+def cmd_zoo_controls(args) -> None:
+    from simbench.zoo.controls import add_controls
+
+    written = add_controls(args.zoo)
+    console.print(f"{args.zoo}: {written} untrained controls written (shuffled and random per trained network)")
+
+
+def cmd_factors(args) -> None:
+    from simbench.bench.factors import factor_table
+
+    table = factor_table(args.leaderboards, None if args.metric == ["all"] else args.metric, args.zoo)
+    repeated = table.duplicated(["metric", "suite"], keep=False)
+    shown = table[["suite", "n_networks"]].copy()
+    shown.insert(0, "metric", table["params"].where(repeated, table["metric"]))
+    for name in ("activation_auc", "dale_auc", "activation_vs_dale"):
+        shown[name] = [f"{v:.2f} [{lo:.2f}, {hi:.2f}]" for v, lo, hi in
+                       zip(table[name], table[f"{name}_low"], table[f"{name}_high"])]
+    shown["dominant"] = table["dominant"]
+    console.print(_table(shown, "activation vs Dale's law (Tolmachev & Engel 2025); 95 % design-bootstrap intervals"))
+
+
+def cmd_rescore(args) -> None:
+    from simbench.bench.rescore import rescore
+    from simbench.bench.run import default_zoo
+    from simbench.zoo.store import load_zoo
+
+    zoo = load_zoo(args.zoo) if args.zoo else default_zoo()
+    rows = rescore(args.leaderboards, zoo, args.suite, n_boot=args.bootstrap)
+    console.print(f"{len(rows)} rows of zoo {zoo.path.name} rescored in {args.leaderboards}/")
+
+
+def cmd_report(args) -> None:
+    from simbench.bench.report import write_report
+    from simbench.bench.run import default_zoo
+    from simbench.zoo.store import load_zoo
+
+    zoo = load_zoo(args.zoo) if args.zoo else default_zoo()
+    console.print(f"wrote {write_report(args.leaderboards, zoo, args.out)}")
+
+
 def cmd_metrics_list(args) -> None:
     from simbench.metrics import available_metrics
 
@@ -89,19 +140,38 @@ def cmd_metrics_list(args) -> None:
     console.print(table)
 
 
-def cmd_run(args) -> None:
-    from simbench.bench.run import run_benchmark
-    from simbench.metrics import available_metrics
+def cmd_run(args) -> int:
+    from simbench.bench.leaderboard import check_output_folder
+    from simbench.bench.run import default_zoo, run_benchmark
+    from simbench.metrics import available_metrics, get_metric
+    from simbench.zoo.store import load_zoo
 
+    check_output_folder(args.out)  # every argument checked before any work
     specs = ([r.id for r in available_metrics() if not r.error] if args.metric == ["all"] else args.metric)
+    metrics = [get_metric(spec) for spec in specs]
+    load_zoo(args.zoo) if args.zoo else default_zoo()
     columns = {"suite": "suite", "n_networks": "n", "arch_auc": "arch_auc", "task_auc": "task_auc",
                "knn_arch": "knn_arch", "knn_task": "knn_task", "scaffold_specificity": "specificity",
                "prepare_seconds": "prepare s", "pairwise_seconds": "pairs s"}
-    for spec in specs:
-        rows = run_benchmark(spec, zoo=args.zoo, suites=args.suite, out=args.out, workers=args.workers,
-                             scheduler=args.scheduler, n_boot=args.bootstrap, topology=args.topology)
+    failed = []
+    for metric in metrics:  # a failing metric is reported and the others still run
+        try:
+            rows = run_benchmark(metric, zoo=args.zoo, suites=args.suite, out=args.out, workers=args.workers,
+                                 scheduler=args.scheduler, n_boot=args.bootstrap, topology=args.topology,
+                                 controls=args.controls)
+        except Exception as error:
+            if args.debug:
+                raise
+            message = describe(error)
+            report(message if message.startswith(metric.id) else f"{metric.name}: {message}")
+            failed.append(metric.name)
+            continue
         shown = rows[list(columns)].rename(columns=columns)
         console.print(_table(shown, f"{rows.params[0]} → {args.out}/"))
+    if failed:
+        report(f"{len(failed)} of {len(metrics)} metrics failed: {', '.join(failed)}")
+        return 2
+    return 0
 
 
 def cmd_plot_mds(args) -> None:
@@ -184,26 +254,47 @@ def cmd_place(args) -> None:
         console.print(f"saved {path}")
 
 
+def at_least(low: int):
+    """An argparse type: an integer ≥ ``low``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer ≥ {low}, got {text!r}")
+        return value
+    return parse
+
+
+class Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="simbench", description=__doc__)
+    parser = Parser(prog="simbench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true", help="on an error, show its traceback")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("tasks", help="list tasks and suites").set_defaults(func=cmd_tasks)
     commands.add_parser("architectures", help="list architectures").set_defaults(func=cmd_architectures)
     train = commands.add_parser("train", help="train one population and print its results")
     train.add_argument("--arch", required=True)
     train.add_argument("--task", nargs="+", required=True, help="tasks of one suite")
-    train.add_argument("--seeds", nargs="+", type=int, default=[0])
-    train.add_argument("--hidden", type=int, default=32)
-    train.add_argument("--steps", type=int, default=3000)
-    train.add_argument("--threads", type=int, default=None)
+    train.add_argument("--seeds", nargs="+", type=at_least(0), default=[0])
+    train.add_argument("--hidden", type=at_least(1), default=32)
+    train.add_argument("--steps", type=at_least(1), default=3000)
+    train.add_argument("--threads", type=at_least(1), default=None)
     train.set_defaults(func=cmd_train)
 
     zoo = commands.add_parser("zoo", help="build and inspect zoos").add_subparsers(dest="zoo_command", required=True)
     build = zoo.add_parser("build", help="train what a recipe lists and the zoo lacks")
     build.add_argument("recipe")
     build.add_argument("--out", default=None, help="zoo directory (default: next to the recipe, named after it)")
-    build.add_argument("--workers", type=int, default=1, help="local training processes")
-    build.add_argument("--threads", type=int, default=None, help="torch threads per worker")
+    build.add_argument("--workers", type=at_least(1), default=1, help="local training processes")
+    build.add_argument("--threads", type=at_least(1), default=None, help="torch threads per worker")
     build.add_argument("--scheduler", default=None, help="Dask scheduler address, tcp://host:port")
     build.set_defaults(func=cmd_zoo_build)
     info = zoo.add_parser("info", help="counts and performance per task × architecture")
@@ -212,8 +303,33 @@ def build_parser() -> argparse.ArgumentParser:
     analyse = zoo.add_parser("analyse", help="store the fixed-point analyses of every network with the zoo "
                                              "(resumable: adds only what is missing)")
     analyse.add_argument("zoo")
-    analyse.add_argument("--batch", type=int, default=32, help="networks of one architecture analysed together")
+    analyse.add_argument("--batch", type=at_least(1), default=32,
+                         help="networks of one architecture analysed together")
     analyse.set_defaults(func=cmd_zoo_analyse)
+
+    controls = zoo.add_parser("controls", help="add the untrained controls (shuffled, random) of every "
+                              "trained network to a zoo")
+    controls.add_argument("zoo")
+    controls.set_defaults(func=cmd_zoo_controls)
+
+    factors = commands.add_parser("factors", help="activation vs Dale's law per metric and suite, from the leaderboards")
+    factors.add_argument("--metric", nargs="+", default=["all"], help="metric ids or names (default: all)")
+    factors.add_argument("--leaderboards", default="leaderboards")
+    factors.add_argument("--zoo", default=None, help="zoo name to keep (default: every zoo's rows)")
+    factors.set_defaults(func=cmd_factors)
+
+    report = commands.add_parser("report", help="the seed papers' claims next to the zoo's numbers (Markdown + PNG)")
+    report.add_argument("--out", default="reports/reference", help="folder for README.md and the figures")
+    report.add_argument("--zoo", default=None, help="zoo directory (default: the committed reference zoo)")
+    report.add_argument("--leaderboards", default="leaderboards")
+    report.set_defaults(func=cmd_report)
+
+    rescore = commands.add_parser("rescore", help="recompute published rows' scores from their saved matrices")
+    rescore.add_argument("--zoo", default=None, help="zoo directory (default: the committed reference zoo)")
+    rescore.add_argument("--leaderboards", default="leaderboards")
+    rescore.add_argument("--suite", nargs="+", default=None)
+    rescore.add_argument("--bootstrap", type=int, default=1000, help="bootstrap draws for the intervals")
+    rescore.set_defaults(func=cmd_rescore)
 
     metrics = commands.add_parser("metrics", help="the registered metrics").add_subparsers(
         dest="metrics_command", required=True)
@@ -224,11 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--zoo", default=None, help="zoo directory (default: the committed reference zoo)")
     run.add_argument("--suite", nargs="+", default=None, help="suites (default: all in the zoo)")
     run.add_argument("--out", default="leaderboards", help="leaderboard directory")
-    run.add_argument("--workers", type=int, default=1)
+    run.add_argument("--workers", type=at_least(1), default=1)
     run.add_argument("--scheduler", default=None, help="Dask scheduler address, tcp://host:port")
-    run.add_argument("--bootstrap", type=int, default=1000, help="bootstrap draws for the intervals")
+    run.add_argument("--bootstrap", type=at_least(1), default=1000, help="bootstrap draws for the intervals")
     run.add_argument("--no-topology", dest="topology", action="store_false",
                      help="leave topology_rho empty (it needs every network's fixed points)")
+    run.add_argument("--no-controls", dest="controls", action="store_false",
+                     help="leave control_auc empty (it scores the zoo's untrained controls too)")
     run.set_defaults(func=cmd_run)
 
     fixed = commands.add_parser("fixed-points", help="fixed points of one network: summary and 3-D PCA plot")
@@ -274,14 +392,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def describe(error: BaseException) -> str:
+    """One line for an error: its message, with its type unless it reports bad input."""
+    message = " ".join(str(error).split())
+    if isinstance(error, BAD_INPUT) and message:
+        return message
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+def report(message: str) -> None:
+    errors.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
-    except (ValueError, ImportError, FileNotFoundError) as error:
-        console.print(f"[red]error:[/red] {error}")
-        return 2
-    return 0
+        return args.func(args) or 0
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        errors.print("interrupted", soft_wrap=True)
+        return 130
+    except (Exception, SystemExit) as error:  # every failure ends in one line naming it
+        if args.debug:
+            raise
+        if isinstance(error, BAD_INPUT):
+            report(describe(error))
+            return 2
+        report(f"{describe(error)} (simbench --debug ... shows the traceback)")
+        return 1
 
 
 if __name__ == "__main__":

@@ -179,5 +179,5 @@ def test_cli_fixed_points_prints_and_plots(varied_zoo, tmp_path, capsys):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "fixed points per constant input" in capsys.readouterr().out
     assert main(["fixed-points", network, "--zoo", str(varied_zoo), "--condition", "nope"]) == 2
-    assert "valid: zero" in capsys.readouterr().out
+    assert "valid: zero" in capsys.readouterr().err  # errors go to stderr
     assert main(["fixed-points", "no-such-net", "--zoo", str(varied_zoo)]) == 2

@@ -63,7 +63,7 @@ def test_recording_is_the_probe_run_and_is_cached(quick_zoo):
         states, _ = quick_zoo.network(network_id).run(probe.inputs)
     np.testing.assert_array_equal(first.states, states.numpy())
     assert first.samples().shape == (24 * memory3.T, 8)
-    cache = quick_zoo.path / "recordings" / f"{network_id}.safetensors"
+    cache = quick_zoo.recording_file(network_id)
     stamp = cache.stat().st_mtime_ns
     again = quick_zoo.recording(network_id)
     assert cache.stat().st_mtime_ns == stamp  # served from the cache

@@ -1,9 +1,13 @@
 """The all-pairs engine: prepare each network once (cached on disk), then all pairs.
 
 ``prepare`` results are cached as safetensors under
-``<cache>/<sha256(metric name)[:16]>/<network content hash>.safetensors``, so a second
-run of the same metric configuration on the same networks skips the per-network work.
-No pickle: a state is numpy arrays plus JSON-serialisable scalars.
+``<cache>/<producer key>/<network content hash>.safetensors``, the producer key
+(:func:`~simbench.zoo.cache.producer_key`) naming the metric's configuration, its
+:attr:`~simbench.metrics.base.Metric.version` and the producer of its inputs, so a
+second run of the same metric configuration on the same networks skips the
+per-network work, and a changed metric or input never reads an old state. A stale or
+broken entry is recomputed with a logged warning. No pickle: a state is numpy arrays
+plus JSON-serialisable scalars.
 
 Pairs run in-process through the metric's own ``pairwise`` (vectorised for the CCA /
 shape family), or in blocks of rows on a local process pool (``workers > 1``) or a
@@ -12,11 +16,9 @@ Dask cluster (``scheduler="tcp://…"``): each block computes ``distance`` for i
 
 from __future__ import annotations
 
-import hashlib
 import json
+import logging
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -24,78 +26,93 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
 from simbench.metrics.base import Metric, State
+from simbench.zoo.cache import producer_key
+from simbench.zoo.pool import process_pool
 from simbench.zoo.store import atomic_write
 
-
-def _cache_file(cache: Path, metric: Metric, key: str) -> Path:
-    folder = hashlib.sha256(metric.name.encode()).hexdigest()[:16]
-    return cache / folder / f"{key}.safetensors"
+logger = logging.getLogger(__name__)
 
 
-def _load_state(path: Path, metric: Metric) -> tuple[State, float] | None:
+def state_key(metric: Metric, input_key: str = "") -> str:
+    """Producer key of ``metric``'s prepared states made from inputs named by ``input_key``."""
+    return producer_key(metric.name, type(metric).version, {"input": input_key})
+
+
+def _load_state(path: Path, metric: Metric, producer: str) -> tuple[State, float] | None:
     try:
         with safe_open(str(path), "np") as f:
             meta = f.metadata() or {}
-            if meta.get("metric") != metric.name:
-                return None
             arrays = {k: f.get_tensor(k) for k in f.keys()}
+        if meta.get("metric") != metric.name or meta.get("producer") != producer:
+            logger.warning("%s: cached state made by another metric version or input; recomputing", path)
+            return None
         state = State(metric.name, int(meta["n_samples"]), arrays, json.loads(meta["info"]))
         return state, float(meta["seconds"])
-    except (OSError, SafetensorError, KeyError, ValueError):
-        return None  # a broken cache entry is recomputed
+    except (OSError, SafetensorError, KeyError, ValueError) as error:
+        logger.warning("%s: broken cached state (%s); recomputing", path, error)
+        return None
 
 
-def _save_state(path: Path, state: State, seconds: float) -> None:
+def _save_state(path: Path, state: State, seconds: float, producer: str) -> None:
     try:
         info = json.dumps(dict(state.info))
     except TypeError:
         return  # not cacheable without pickle: keep it in memory only
     arrays = {k: np.ascontiguousarray(v) for k, v in state.arrays.items()}
-    meta = {"metric": state.metric, "n_samples": str(state.n_samples), "info": info,
-            "seconds": repr(seconds)}
-    atomic_write(path, lambda tmp: save_file(arrays, str(tmp), meta))
+    meta = {"metric": state.metric, "producer": producer, "n_samples": str(state.n_samples),
+            "info": info, "seconds": repr(seconds)}
+    try:
+        atomic_write(path, lambda tmp: save_file(arrays, str(tmp), meta))
+    except OSError as error:
+        logger.warning("%s: cannot cache a prepared state (%s); continuing without", path, error)
 
 
-def prepare_all(metric: Metric, recordings, keys=None, cache=None) -> tuple[list[State], float, int]:
+def prepare_all(metric: Metric, recordings, keys=None, cache=None, labels=None,
+                input_key: str = "") -> tuple[list[State], float, int]:
     """Prepared states of ``recordings`` (callables or arrays), cached by ``keys``.
 
     A recording may be a zero-argument callable so that cached networks are never
-    loaded or simulated. Returns the states, the seconds ``metric.prepare`` took (as
-    measured when each state was made, so a cached run reports the same cost), and how
-    many states came from the cache.
+    loaded or simulated. ``keys`` (network content hashes) name the cache entries,
+    ``input_key`` the producer of the recordings (see :func:`state_key`) and ``labels``
+    (network ids) the recordings in error messages. Returns the states, the seconds
+    ``metric.prepare`` took (as measured when each state was made, so a cached run
+    reports the same cost), and how many states came from the cache.
     """
-    cache = Path(cache) if cache else None
+    producer = state_key(metric, input_key)
+    folder = Path(cache) / producer if cache else None
     if getattr(metric, "input", "recording") == "model":
-        return _prepare_models(metric, recordings, keys, cache)
+        return _prepare_models(metric, recordings, keys, folder, producer, labels)
     states, seconds, hits = [], 0.0, 0
     for index, recording in enumerate(recordings):
         key = keys[index] if keys is not None else None
-        path = _cache_file(cache, metric, key) if cache and key else None
-        cached = _load_state(path, metric) if path and path.exists() else None
+        path = folder / f"{key}.safetensors" if folder and key else None
+        cached = _load_state(path, metric, producer) if path and path.exists() else None
         if cached is None:
             data = recording() if callable(recording) else recording
             start = time.perf_counter()
-            state = metric.prepare(data, label=key or f"network {index}")
+            state = metric.prepare(data, label=labels[index] if labels is not None else f"network {index}")
             took = time.perf_counter() - start
             if path:
-                _save_state(path, state, took)
+                _save_state(path, state, took, producer)
         else:
             (state, took), hits = cached, hits + 1
         seconds += took
+        if labels is not None and isinstance(state.info, dict):
+            state.info["network"] = labels[index]  # names it in pairwise errors (not cached)
         states.append(state)
     return states, seconds, hits
 
 
-def _prepare_models(metric: Metric, networks, keys, cache) -> tuple[list[State], float, int]:
+def _prepare_models(metric: Metric, networks, keys, folder, producer, labels) -> tuple[list[State], float, int]:
     """:func:`prepare_all` for metrics that need the networks themselves (``input = "model"``):
     the uncached networks are loaded and analysed in one ``prepare_many`` call (batched
     populations), and each of their states is charged an equal share of that call."""
-    paths = [_cache_file(cache, metric, keys[i]) if cache and keys is not None else None
+    paths = [folder / f"{keys[i]}.safetensors" if folder and keys is not None else None
              for i in range(len(networks))]
     states: list = [None] * len(networks)
     seconds, todo = 0.0, []
     for index, path in enumerate(paths):
-        cached = _load_state(path, metric) if path and path.exists() else None
+        cached = _load_state(path, metric, producer) if path and path.exists() else None
         if cached is None:
             todo.append(index)
         else:
@@ -104,17 +121,24 @@ def _prepare_models(metric: Metric, networks, keys, cache) -> tuple[list[State],
     if todo:
         data = [networks[i]() if callable(networks[i]) else networks[i] for i in todo]
         start = time.perf_counter()
-        fresh = metric.prepare_many(data, labels=[keys[i] if keys is not None else f"network {i}" for i in todo])
+        fresh = metric.prepare_many(data, labels=[labels[i] if labels is not None else f"network {i}" for i in todo])
         took = (time.perf_counter() - start) / len(todo)
         for index, state in zip(todo, fresh):
             states[index], seconds = state, seconds + took
             if paths[index]:
-                _save_state(paths[index], state, took)
+                _save_state(paths[index], state, took, producer)
     return states, seconds, len(networks) - len(todo)
 
 
 def _block_distances(metric: Metric, states: list[State], rows: list[int]) -> list[tuple[int, int, float]]:
-    return [(i, j, metric.distance(states[i], states[j])) for i in rows for j in range(i + 1, len(states))]
+    return [(i, j, metric.distance(states[i], states[j], labels=(_label(states, i), _label(states, j))))
+            for i in rows for j in range(i + 1, len(states))]
+
+
+def _label(states: list[State], i: int) -> str:
+    """``network i (id)``, as the metric's own ``pairwise`` names a network in its errors."""
+    name = states[i].info.get("network")
+    return f"network {i} ({name})" if name else f"network {i}"
 
 
 def _row_blocks(n: int, blocks: int) -> list[list[int]]:
@@ -135,7 +159,7 @@ def all_pairs(metric: Metric, states: list[State], workers: int = 1,
     if scheduler:
         results = _run_dask(metric, states, blocks, scheduler)
     else:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        with process_pool(workers) as pool:
             results = list(pool.map(_block_distances, [metric] * len(blocks), [states] * len(blocks), blocks))
     distance = np.zeros((n, n))
     for block in results:

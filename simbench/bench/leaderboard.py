@@ -5,11 +5,21 @@ and keeps every other row; the file is written to a temporary name and renamed, 
 failed run leaves the published file as it was. Distance matrices are saved next to
 the leaderboards (``distances/<suite>/<metric>.csv``, network ids as row and column
 labels) so plots reuse them without recomputing. Columns: leaderboards/README.md.
+
+Concurrent writers (two ``simbench run`` on one folder) never lose a row: each
+read-modify-rename of ``<suite>.csv`` holds an exclusive lock on ``.<suite>.csv.lock``
+next to it (``fcntl.flock``, released by the kernel if the holder dies), and
+:func:`publish` writes a row's distance matrix and the row under that one lock, the
+matrix first: if writing the row fails, the previous matrix is put back, so neither
+half of a result is published alone.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +39,64 @@ def distance_path(directory, suite: str, metric_name: str) -> Path:
     return Path(directory) / "distances" / suite / f"{safe}.csv"
 
 
+def check_output_folder(directory) -> Path:
+    """``directory`` if it is, or can be created as, a writable folder; ``ValueError`` if not.
+
+    Called before any computing, so a bad ``--out`` fails at once rather than after the work.
+    """
+    path = Path(directory)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"leaderboard folder {path} is a file, not a folder")
+    existing = path
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"leaderboard folder {path} cannot be created: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"leaderboard folder {path} cannot be written: no write permission on {existing}")
+    return path
+
+
+@contextmanager
+def locked(directory, suite: str):
+    """Hold the exclusive lock of ``<directory>/<suite>.csv`` (see the module docstring)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / f".{suite}.csv.lock", os.O_RDONLY | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
 def update_leaderboard(directory, suite: str, row: dict) -> pd.DataFrame:
     """Insert or replace ``row`` in ``<directory>/<suite>.csv``; returns the table."""
+    with locked(directory, suite):
+        return _write_row(directory, suite, row)
+
+
+def publish(directory, suite: str, row: dict, ids, distance) -> pd.DataFrame:
+    """Save a result's distance matrix and its leaderboard row together; returns the table.
+
+    Under the suite's lock: the matrix is written first, then the row; if the row cannot
+    be written (or the run is interrupted), the matrix is restored to what it was.
+    """
+    path = distance_path(directory, suite, row["params"])
+    with locked(directory, suite):
+        before = path.read_bytes() if path.exists() else None
+        save_distances(directory, suite, row["params"], ids, distance)
+        try:
+            return _write_row(directory, suite, row)
+        except BaseException:
+            if before is None:
+                path.unlink(missing_ok=True)
+            else:
+                atomic_write(path, lambda tmp: tmp.write_bytes(before))
+            raise
+
+
+def _write_row(directory, suite: str, row: dict) -> pd.DataFrame:
     path = leaderboard_path(directory, suite)
     table = pd.read_csv(path, keep_default_na=False, na_values=[""]) if path.exists() else pd.DataFrame()
     new = pd.DataFrame([row])

@@ -21,12 +21,14 @@ import numpy as np
 import pandas as pd
 
 from simbench.bench.engine import all_pairs, prepare_all
-from simbench.dynamics.cache import lazy_dynamics
-from simbench.bench.leaderboard import load_distances, save_distances, update_leaderboard
+from simbench.dynamics.cache import analysis_key, lazy_dynamics
+from simbench.bench.leaderboard import check_output_folder, load_distances, publish
+from simbench.bench.controls import controls_of, with_controls
 from simbench.bench.design import Design
 from simbench.bench.rows import score_columns
 from simbench.metrics import get_metric
-from simbench.zoo.store import Zoo, load_zoo
+from simbench.zoo.cache import cache_dir
+from simbench.zoo.store import Zoo, load_zoo, recording_key
 from simbench.zoo.tasks import SUITES, get_suite
 
 #: the metric whose distance is the benchmark's ground truth for "same scaffold"
@@ -92,17 +94,21 @@ def prepared_states(metric, kept: Zoo) -> tuple[list, float]:
     (:func:`~simbench.bench.engine.prepare_all`); dynamics metrics prepare from the
     zoo's cached dynamics analysis, and their seconds include the analysis time.
     """
+    input_key = ""  # names the producer of the inputs in the state cache key (engine.state_key)
     network = getattr(metric, "input", "recording") == "network"
     if network:  # loaded lazily: a network whose state is cached is never read nor analysed
         recordings = lazy_dynamics(kept, kept.ids, metric.analysis_options, progress=True)
+        input_key = analysis_key(metric.analysis_options)
     elif getattr(metric, "input", "recording") == "model":  # the networks themselves, loaded lazily
         recordings = [lambda i=i: kept.network(i) for i in kept.ids]
-        analysis_seconds = 0.0
+        analysis_seconds, input_key = 0.0, "model"
     else:
         recordings = [lambda i=i: kept.recording(i).samples() for i in kept.ids]
         analysis_seconds = 0.0
+        input_key = "|".join(recording_key(s) for s in sorted(set(kept.manifest.suite)))
     states, prepare_seconds, _ = prepare_all(metric, recordings, list(kept.manifest.content_hash),
-                                             cache=kept.path / "cache" / "metrics")
+                                             cache=cache_dir(kept.path, "cache/metrics"),
+                                             labels=kept.ids, input_key=input_key)
     if network:  # each state records what its analysis cost (the same whether cached or not)
         analysis_seconds = sum(float(s.info.get("analysis_seconds", 0.0)) for s in states)
     return states, analysis_seconds + prepare_seconds
@@ -126,9 +132,19 @@ def topology_reference(kept: Zoo, suite: str, out) -> np.ndarray:
     return distances(metric, kept)[0]
 
 
+def _pad(matrix: np.ndarray, size: int) -> np.ndarray:
+    """A reference matrix over the kept networks, NaN-padded for the controls after them."""
+    out = np.full((size, size), np.nan)
+    out[:len(matrix), :len(matrix)] = matrix
+    return out
+
+
 def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=1000,
-                topology_from="leaderboards") -> SuiteResult:
+                topology_from="leaderboards", controls: bool = True) -> SuiteResult:
     """Distances and scores of one metric on one suite's networks above threshold.
+
+    ``controls``: score the zoo's untrained controls of these networks too
+    (``control_auc``; :mod:`simbench.bench.controls`), when the zoo has them.
 
     ``topology_from``: leaderboard folder where a published fixed-point-topology matrix
     may be found (:func:`topology_reference`); ``None`` leaves ``topology_rho`` empty.
@@ -139,7 +155,8 @@ def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=
         raise ValueError(f"suite {suite!r}: {len(kept)} network(s) above threshold in {zoo.path}; need 2")
     metric = for_suite(metric, suite)
     manifest = kept.manifest
-    distance, prepare_seconds, pairwise_seconds = distances(metric, kept, workers, scheduler)
+    states, prepare_seconds = prepared_states(metric, kept)
+    distance, pairwise_seconds = all_pairs(metric, states, workers, scheduler)
     if topology_from is None:
         topology = None
     elif metric.name == get_metric(TOPOLOGY_METRIC).name:
@@ -147,7 +164,13 @@ def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=
     else:
         topology = topology_reference(kept, suite, topology_from)
     references = {"topology": topology} if topology is not None else {}
-    scores = score_columns(distance, Design.from_manifest(manifest), references, n_boot=n_boot)
+    design, joint = Design.from_manifest(manifest), distance
+    untrained = controls_of(zoo, kept) if controls else None
+    if untrained is not None:
+        control_states, control_seconds = prepared_states(metric, untrained)
+        design, joint = with_controls(metric, distance, states, kept, untrained, control_states)
+        references = {k: _pad(v, len(design)) for k, v in references.items()}
+    scores = score_columns(joint, design, references, n_boot=n_boot)
     row = {
         "metric": metric.id, "params": metric.name, "kind": metric.kind, "suite": suite,
         "zoo": zoo.path.name, "zoo_hash": kept.hash[:16], "n_networks": len(kept),
@@ -163,11 +186,14 @@ def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=
 
 
 def run_benchmark(metric_spec: str, zoo=None, suites=None, out="leaderboards", workers=1,
-                  scheduler=None, n_boot=1000, topology: bool = True) -> pd.DataFrame:
+                  scheduler=None, n_boot=1000, topology: bool = True, controls: bool = True) -> pd.DataFrame:
     """Score ``metric_spec`` on every requested suite, then publish rows and matrices.
 
     ``topology=False`` skips ``topology_rho`` (it needs every network's fixed points).
     """
+    check_output_folder(out)  # before any work: a bad --out fails now, not after the computing
+    if workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
     metric = get_metric(metric_spec)
     zoo = load_zoo(zoo) if zoo else default_zoo()
     present = list(dict.fromkeys(zoo.manifest.suite))
@@ -176,9 +202,8 @@ def run_benchmark(metric_spec: str, zoo=None, suites=None, out="leaderboards", w
         if suite not in present:
             raise ValueError(f"suite {suite!r} has no networks in {zoo.path}; it has {', '.join(present)}")
     chosen = suites or [s for s in SUITES if s in present]
-    results = [score_suite(metric, zoo, suite, workers, scheduler, n_boot, out if topology else None)
+    results = [score_suite(metric, zoo, suite, workers, scheduler, n_boot, out if topology else None, controls)
                for suite in chosen]
-    for result in results:  # publish only once every suite has succeeded
-        save_distances(out, result.row["suite"], result.row["params"], result.ids, result.distance)
-        update_leaderboard(out, result.row["suite"], result.row)
+    for result in results:  # publish only once every suite has succeeded; matrix and row together
+        publish(out, result.row["suite"], result.row, result.ids, result.distance)
     return pd.DataFrame([r.row for r in results])

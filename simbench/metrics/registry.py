@@ -6,9 +6,10 @@ Built-in metrics are registered exactly like third-party plugins, in pyproject.t
     cca = "simbench.metrics.cca:CCA"
 
 Each entry point names a :class:`~simbench.metrics.base.Metric` subclass whose ``id``
-equals the entry-point name. A plugin that fails to import (or names something that is
-not a Metric) is recorded with its error in :func:`available_metrics` and skipped; the
-other metrics keep working. Metrics are addressed by spec strings
+equals the entry-point name. A plugin that fails to import, whatever it raises (an
+exception, ``sys.exit()``; only Ctrl-C goes through), or names something that is not a
+Metric, is recorded with its error in :func:`available_metrics` and skipped; the other
+metrics keep working. Metrics are addressed by spec strings
 ``id:key=value,key=value`` (``shape:alpha=0.5,score=euclidean``); values are read as
 int, float, bool (``true``/``false``), ``none`` or, failing those, str.
 """
@@ -56,9 +57,11 @@ def _entry_points() -> list[EntryPoint]:
 def _load(ep: EntryPoint) -> MetricInfo:
     try:
         obj = ep.load()
-    except Exception as exc:  # a broken plugin must never break the registry
-        return MetricInfo(ep.name, None, source=ep.value,
-                          error=f"import failed: {type(exc).__name__}: {exc}")
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a broken plugin, even one calling sys.exit(), never breaks the registry
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return MetricInfo(ep.name, None, source=ep.value, error=f"import failed: {detail}")
     if not (isinstance(obj, type) and issubclass(obj, Metric)):
         return MetricInfo(ep.name, None, source=ep.value,
                           error=f"{ep.value} is not a simbench Metric subclass")

@@ -14,13 +14,13 @@ with ``threads`` torch threads), or a Dask cluster (``scheduler="tcp://…"``, e
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import asdict, replace
-from multiprocessing import get_context
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from simbench.zoo.pool import process_pool
 from simbench.zoo.recipe import Recipe, RecipeError, Shard, load_recipe, network_id
 from simbench.zoo.store import RECIPE, Zoo, ZooError, atomic_write_text, write_manifest, write_network
 
@@ -89,9 +89,11 @@ def pending_shards(recipe: Recipe, out: Path) -> list[Shard]:
 def build_zoo(recipe_path, out=None, workers: int = 1, threads: int | None = None,
               scheduler: str | None = None, progress: bool = True) -> Zoo:
     """Train what is missing from the zoo ``out`` (default ``zoo/<recipe name>``)."""
-    recipe = load_recipe(recipe_path)
-    if workers < 1:
-        raise ValueError(f"workers must be ≥ 1, got {workers}")
+    recipe = load_recipe(recipe_path)  # checked completely before anything is written
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be a positive integer (or None), got {threads!r}")
     threads = threads or max(1, (os.cpu_count() or 1) // workers)
     out = Path(out) if out else Path(recipe_path).parent / recipe.name
     prepare_output(recipe, out)
@@ -121,7 +123,7 @@ def _execute(shards: list[Shard], workers: int, scheduler: str | None):
         for shard in shards:
             yield shard, train_shard(shard)
     else:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        with process_pool(workers) as pool:
             futures = {pool.submit(train_shard, s): s for s in shards}
             for future in as_completed(futures):
                 yield futures[future], future.result()

@@ -37,9 +37,11 @@ max_steps = 30
 excitatory = 0.75
 ```
 
-A recipe is checked completely before any training: an unknown key, task,
-architecture or a value of the wrong type raises :class:`RecipeError` naming the file,
-the key and the valid values. Training runs in *shards*: one population per
+A recipe is checked completely before any training or write: an unknown key, task,
+architecture, a value of the wrong type or out of range (an architecture option is
+checked against its constructor's default's type, then by building one network of
+every size the recipe asks for, so the architecture's own checks run) raises
+:class:`RecipeError` naming the file, the key and the valid values. Training runs in *shards*: one population per
 architecture × hidden size × suite, holding every (task, seed) of that suite.
 """
 
@@ -136,11 +138,15 @@ class Recipe:
 def load_recipe(path) -> Recipe:
     """Read and fully validate a recipe file."""
     path = Path(path)
+    if path.is_dir():
+        raise RecipeError(f"{path}: a folder, not a recipe file (a .toml file)")
     try:
         source = path.read_text()
         data = tomllib.loads(source)
     except FileNotFoundError:
         raise RecipeError(f"{path}: no such recipe file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise RecipeError(f"{path}: cannot read the recipe ({error})") from None
     except tomllib.TOMLDecodeError as error:
         raise RecipeError(f"{path}: not valid TOML: {error}") from None
     return parse_recipe(data, source, path)
@@ -169,14 +175,7 @@ def parse_recipe(data: dict, source: str = "", path: Path | None = None) -> Reci
     if not isinstance(options, dict):
         fail("options", "must be a table of per-architecture tables")
     for arch, values in options.items():
-        if arch not in ARCHITECTURES:
-            fail(f"options.{arch}", f"unknown architecture; valid: {', '.join(ARCHITECTURES)}")
-        valid = _architecture_options(arch)
-        if not isinstance(values, dict):
-            fail(f"options.{arch}", "must be a table")
-        for key in values:
-            if key not in valid:
-                fail(f"options.{arch}.{key}", f"unknown option; valid: {', '.join(valid) or 'none'}")
+        _check_options(arch, values, grids, fail)
 
     name = data.get("name", path.stem if path else "zoo")
     if not isinstance(name, str) or not name:
@@ -252,9 +251,62 @@ def _train_config(train, fail) -> TrainConfig:
         fail("train", str(error))
 
 
-def _architecture_options(arch: str) -> list[str]:
+def _architecture_options(arch: str) -> dict[str, object]:
+    """The options a recipe may set for ``arch`` and their defaults (constructor keywords)."""
     cls = ARCHITECTURES[arch].cls
     fixed = set(ARCHITECTURES[arch].options)
     parameters = inspect.signature(cls.__init__).parameters
     skip = {"self", "n_inputs", "n_outputs", "hidden", "seeds"} | fixed
-    return [p for p in parameters if p not in skip]
+    keywords = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {name: p.default for name, p in parameters.items() if name not in skip and p.kind in keywords}
+
+
+def _check_options(arch: str, values, grids: tuple[Grid, ...], fail) -> None:
+    """Each option known and of its default's type, then the architecture's own range checks.
+
+    The ranges are the constructor's: one network is built (not trained) with each option
+    alone, then with all of them, at every hidden size the grids give ``arch``.
+    """
+    if arch not in ARCHITECTURES:
+        fail(f"options.{arch}", f"unknown architecture; valid: {', '.join(ARCHITECTURES)}")
+    if not isinstance(values, dict):
+        fail(f"options.{arch}", "must be a table")
+    valid = _architecture_options(arch)
+    for key, value in values.items():
+        if key not in valid:
+            fail(f"options.{arch}.{key}", f"unknown option; valid: {', '.join(valid) or 'none'}")
+        expected = _option_type(valid[key])
+        if not _is_of_type(value, expected):
+            fail(f"options.{arch}.{key}", f"expected {expected}, got {type(value).__name__} {value!r}")
+    sizes = [h for g in grids if arch in g.architectures for h in g.hidden]
+    sizes = dict.fromkeys(sizes or [h for g in grids for h in g.hidden])
+    alone = [({key: value}, f"options.{arch}.{key}") for key, value in values.items()]
+    for chosen, key in alone + [(values, f"options.{arch}")]:
+        for hidden in sizes:
+            try:
+                ARCHITECTURES[arch].population(1, 1, hidden, [0], **chosen)
+            except (ValueError, TypeError) as error:
+                fail(key, f"{error} (checked at hidden = {hidden})")
+
+
+def _option_type(default) -> str:
+    """The kind of value an option takes, from its default (None: a number)."""
+    if isinstance(default, bool):
+        return "a boolean"
+    if isinstance(default, int):
+        return "an integer"
+    if isinstance(default, str):
+        return "a string"
+    return "a number"
+
+
+def _is_of_type(value, expected: str) -> bool:
+    if expected == "a boolean":
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if expected == "an integer":
+        return isinstance(value, int)
+    if expected == "a string":
+        return isinstance(value, str)
+    return isinstance(value, (int, float))

@@ -7,21 +7,27 @@ Layout::
       manifest.csv                one row per network: factors, training, performance, hash
       networks/ID.safetensors     weights (float32), one file per network
       networks/ID.json            metadata: factors, architecture options, training config
-      recordings/ID.safetensors   cache: hidden states on the suite's probe set
+      recordings/KEY/HASH.safetensors cache: hidden states on the suite's probe set (KEY
+                                  names the producer, :data:`RECORDING_VERSION` and the
+                                  suite; HASH is the network's content hash)
       dynamics/KEY/ID.safetensors cache: fixed points, linearisation, topology (KEY names
                                   the analysis options)
 
 No pickle anywhere. Every file is written to a temporary name and renamed into place,
-so a crash leaves either the old file or the new one. A network is *present* once its
-JSON exists (written after its weights). Its ``content_hash`` is the SHA-256 of its
-architecture, sizes, options and weight bytes; loading recomputes it, so a corrupt or
-truncated file is reported by path and network id while the rest of the zoo loads.
+so a crash leaves either the old file or the new one, with the permissions the umask
+gives. A network is *present* once its JSON exists (written after its weights). Its
+``content_hash`` is the SHA-256 of its architecture, sizes, options and weight bytes;
+loading recomputes it, so a corrupt or truncated file is reported by path and network
+id while the rest of the zoo loads. The manifest is checked when the zoo is opened
+(:mod:`simbench.zoo.manifest`). Caches live in the zoo, or in the user's cache folder
+when the zoo is read-only (:mod:`simbench.zoo.cache`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
@@ -34,28 +40,47 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save_file
 
 from simbench.zoo.architectures import Network, get_architecture
+from simbench.zoo.cache import cache_dir, producer_key
+from simbench.zoo.errors import ZooError
+from simbench.zoo.manifest import MANIFEST, read_manifest
 from simbench.zoo.tasks import get_task
 
-MANIFEST = "manifest.csv"
 RECIPE = "recipe.toml"
 HASH_FIELDS = ("architecture", "hidden", "n_inputs", "n_outputs", "options")
+#: version of the probe-set simulation behind cached recordings; bump it when a change
+#: to ``Network.run`` or to a suite's probe set would change a recording
+RECORDING_VERSION = 1
 
+logger = logging.getLogger(__name__)
 
-class ZooError(ValueError):
-    """A zoo that cannot be read, naming the file and network at fault."""
+#: weights file -> ((size, mtime_ns), content hash) of the weights this process has hashed
+_VERIFIED: dict[str, tuple[tuple[int, int], str]] = {}
 
 
 def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` and rename the result onto ``path``."""
+    """Call ``write(tmp_path)`` and rename the result onto ``path``.
+
+    The file gets the mode a plain ``open`` would give (``0o666`` less the umask; the
+    temporary file ``mkstemp`` makes is ``0o600``). On any exception, Ctrl-C included,
+    the temporary file is removed and ``path`` is left as it was.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
     try:
+        os.close(fd)
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back: POSIX has no getter)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -106,6 +131,8 @@ def _manifest_row(metadata: dict) -> dict:
     row = {k: metadata[k] for k in (
         "id", "suite", "task", "architecture", "family", "activation", "dale", "hidden", "seed",
         "steps", "stop_reason", "final_loss", "performance", "threshold", "passed", "content_hash")}
+    row["control"] = metadata.get("control", "")  # "" trained; "shuffled" / "random" (zoo.controls)
+    row["source_id"] = metadata.get("source_id", "")
     row["options"] = json.dumps(metadata["options"], sort_keys=True)
     row.update({f"train_{k}": v for k, v in sorted(metadata["config"].items()) if k != "threads"})
     row["threads"] = metadata["config"].get("threads")
@@ -134,15 +161,7 @@ class Zoo:
     def __init__(self, path, manifest: pd.DataFrame | None = None):
         self.path = Path(path)
         if manifest is None:
-            file = self.path / MANIFEST
-            if not file.exists():
-                raise ZooError(f"{self.path}: not a zoo (no {MANIFEST})")
-            try:
-                manifest = pd.read_csv(file)
-            except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-                raise ZooError(f"{file}: unreadable manifest ({error})") from None
-            if manifest.empty:
-                raise ZooError(f"{file}: the zoo is empty")
+            manifest = read_manifest(self.path)  # ZooError naming the first bad row
         self.manifest = manifest.reset_index(drop=True)
 
     def __len__(self) -> int:
@@ -180,16 +199,7 @@ class Zoo:
 
     def network(self, network_id: str) -> Network:
         """Load one network; ``ZooError`` naming the file if it is corrupt."""
-        row = self.row(network_id)
-        folder = self.path / "networks"
-        weights_path = folder / f"{network_id}.safetensors"
-        try:
-            metadata = json.loads((folder / f"{network_id}.json").read_text())
-            weights = load_file(str(weights_path))
-        except (OSError, SafetensorError, json.JSONDecodeError, ValueError) as error:
-            raise ZooError(f"{weights_path}: network {network_id}: cannot read ({error})") from None
-        if content_hash(weights, metadata) != row["content_hash"]:
-            raise ZooError(f"{weights_path}: network {network_id}: corrupt weights (content hash mismatch)")
+        metadata, weights = self._read(network_id)
         arch = get_architecture(metadata["architecture"])
         population = arch.cls.from_members(
             metadata["n_inputs"], metadata["n_outputs"], metadata["hidden"], [metadata["seed"]],
@@ -207,23 +217,70 @@ class Zoo:
                     raise
                 errors.append(error)
 
+    def _read(self, network_id: str) -> tuple[dict, dict[str, np.ndarray]]:
+        """Metadata and weights of one network, the weights checked against its content hash."""
+        row = self.row(network_id)
+        folder = self.path / "networks"
+        metadata_path, weights_path = folder / f"{network_id}.json", folder / f"{network_id}.safetensors"
+        signature = _signature(weights_path)
+        try:
+            metadata = json.loads(metadata_path.read_text())
+            identity = {k: metadata[k] for k in HASH_FIELDS}
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+            raise ZooError(f"{metadata_path}: network {network_id}: cannot read its metadata "
+                           f"({type(error).__name__}: {error})") from None
+        try:
+            weights = load_file(str(weights_path))
+        except (OSError, SafetensorError, ValueError) as error:
+            raise ZooError(f"{weights_path}: network {network_id}: cannot read ({error})") from None
+        if content_hash(weights, identity) != row["content_hash"]:
+            raise ZooError(f"{weights_path}: network {network_id}: corrupt weights (content hash mismatch)")
+        _VERIFIED[str(weights_path)] = (signature, row["content_hash"])
+        return metadata, weights
+
+    def verify_weights(self, network_id: str) -> None:
+        """Check a network's weights against its content hash, once per process.
+
+        Hashed again only when the file changed (size or modification time) since this
+        process hashed it. ``ZooError`` naming the file if they do not match.
+        """
+        weights_path = self.path / "networks" / f"{network_id}.safetensors"
+        known = _VERIFIED.get(str(weights_path))
+        if known is None or known != (_signature(weights_path), self.row(network_id)["content_hash"]):
+            self._read(network_id)
+
+    def recording_file(self, network_id: str) -> Path:
+        """Where :meth:`recording` caches ``network_id``'s recording (the file may not exist)."""
+        row = self.row(network_id)
+        return cache_dir(self.path, "recordings") / recording_key(row["suite"]) / f"{row['content_hash']}.safetensors"
+
     def recording(self, network_id: str) -> Recording:
-        """States on the suite's probe set, simulated once and cached in ``recordings/``."""
+        """States on the suite's probe set, simulated once and cached.
+
+        Cached as ``recordings/<key>/<content hash>.safetensors`` in the zoo, or in the
+        user's cache folder when the zoo is read-only (:func:`~simbench.zoo.cache.cache_dir`);
+        ``key`` names :data:`RECORDING_VERSION` and the suite whose probe set is run. An
+        entry is trusted only if it names this content hash, its arrays match the digest
+        stored with them, and the network's weights match the content hash (checked once
+        per process, :meth:`verify_weights`), so a zoo received with its caches is never
+        used on faith. A stale or broken entry is recomputed, with a logged warning.
+        """
         row = self.row(network_id)
         probe = get_task(row["task"]).probe()
-        cache = self.path / "recordings" / f"{network_id}.safetensors"
-        if cache.exists():
-            try:
-                with safe_open(str(cache), "np") as f:
-                    if (f.metadata() or {}).get("content_hash") == row["content_hash"]:
-                        return Recording(f.get_tensor("states"), f.get_tensor("outputs"), probe.conditions)
-            except (OSError, SafetensorError):
-                pass  # a broken cache is simply recomputed
+        path = self.recording_file(network_id)
+        cached = _read_recording(path, row["content_hash"], network_id) if path.exists() else None
+        if cached is not None:
+            self.verify_weights(network_id)
+            return Recording(cached["states"], cached["outputs"], probe.conditions)
         with torch.no_grad():
             states, outputs = self.network(network_id).run(probe.inputs)
         # safetensors writes the raw buffer: arrays must be C-contiguous
         arrays = {"states": np.ascontiguousarray(states.numpy()), "outputs": np.ascontiguousarray(outputs.numpy())}
-        atomic_write(cache, lambda tmp: save_file(arrays, str(tmp), {"content_hash": row["content_hash"]}))
+        meta = {"content_hash": row["content_hash"], "digest": _digest(arrays)}
+        try:
+            atomic_write(path, lambda tmp: save_file(arrays, str(tmp), meta))
+        except OSError as error:
+            logger.warning("%s: cannot cache the recording of %s (%s); continuing without", path, network_id, error)
         return Recording(arrays["states"], arrays["outputs"], probe.conditions)
 
     def summary(self) -> pd.DataFrame:
@@ -234,6 +291,46 @@ class Zoo:
             perf_min=("performance", "min"), perf_median=("performance", "median"),
             perf_max=("performance", "max"),
         ).reset_index()
+
+
+def recording_key(suite: str) -> str:
+    """Producer key of the cached recordings on ``suite``'s probe set (see :meth:`Zoo.recording`)."""
+    return producer_key("recording", RECORDING_VERSION, {"suite": suite})
+
+
+def _signature(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _digest(arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 over the arrays' names, dtypes, shapes and bytes."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        digest.update(f"{name}{arrays[name].dtype}{arrays[name].shape}".encode())
+        digest.update(np.ascontiguousarray(arrays[name]).tobytes())
+    return digest.hexdigest()
+
+
+def _read_recording(path: Path, expected_hash: str, network_id: str) -> dict[str, np.ndarray] | None:
+    """The cached arrays at ``path``, or None (with a warning) if stale or broken."""
+    try:
+        with safe_open(str(path), "np") as f:
+            meta = f.metadata() or {}
+            arrays = {k: f.get_tensor(k) for k in ("states", "outputs")}
+    except (OSError, SafetensorError, KeyError, ValueError) as error:
+        logger.warning("%s: broken cached recording of %s (%s); recomputing", path, network_id, error)
+        return None
+    if meta.get("content_hash") != expected_hash:
+        logger.warning("%s: cached recording of %s made for other weights; recomputing", path, network_id)
+        return None
+    if meta.get("digest") != _digest(arrays):
+        logger.warning("%s: cached recording of %s does not match its digest; recomputing", path, network_id)
+        return None
+    return arrays
 
 
 def load_zoo(path) -> Zoo:
