@@ -289,6 +289,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=at_least(1), default=None)
     train.set_defaults(func=cmd_train)
 
+    _add_zoo_commands(commands)
+    _add_benchmark_commands(commands)
+    return parser
+
+
+def _add_zoo_commands(commands) -> None:
+    """`simbench zoo build | info | analyse | controls`."""
     zoo = commands.add_parser("zoo", help="build and inspect zoos").add_subparsers(dest="zoo_command", required=True)
     build = zoo.add_parser("build", help="train what a recipe lists and the zoo lacks")
     build.add_argument("recipe")
@@ -331,6 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
     rescore.add_argument("--bootstrap", type=int, default=1000, help="bootstrap draws for the intervals")
     rescore.set_defaults(func=cmd_rescore)
 
+
+def _add_benchmark_commands(commands) -> None:
+    """Metrics, runs, figures, factors, reports and placing a network."""
     metrics = commands.add_parser("metrics", help="the registered metrics").add_subparsers(
         dest="metrics_command", required=True)
     metrics.add_parser("list", help="id, kind, parameters, description").set_defaults(func=cmd_metrics_list)
@@ -389,7 +399,6 @@ def build_parser() -> argparse.ArgumentParser:
     place.add_argument("--leaderboards", default="leaderboards", help="published leaderboards and distances")
     place.add_argument("--out", default=".", help="folder for the figures")
     place.set_defaults(func=cmd_place)
-    return parser
 
 
 def describe(error: BaseException) -> str:
