@@ -262,7 +262,7 @@ def test_stale_or_broken_recordings_are_recomputed_with_a_warning(copy, caplog):
     truth = zoo.recording(network_id).states
     path = zoo.recording_file(network_id)
     arrays = load_file(str(path))
-    meta = {"content_hash": zoo.row(network_id)["content_hash"], "digest": store._digest(arrays)}
+    meta = {"content_hash": zoo.row(network_id)["content_hash"], "digest": cache.arrays_digest(arrays)}
     save_file({**arrays, "states": arrays["states"] + 1}, str(path), meta)  # tampered states
     with caplog.at_level(logging.WARNING, logger="simbench.zoo.store"):
         np.testing.assert_array_equal(zoo.recording(network_id).states, truth)
@@ -536,7 +536,7 @@ def test_a_nan_recording_is_named_by_network_id(copy, tmp_path):
     states = zoo.recording(network_id).states.copy()
     states[0, 0, 0] = np.nan
     arrays = {"states": states, "outputs": load_file(str(path))["outputs"]}
-    save_file(arrays, str(path), {"content_hash": digest, "digest": store._digest(arrays)})
+    save_file(arrays, str(path), {"content_hash": digest, "digest": cache.arrays_digest(arrays)})
     with pytest.raises(ValueError, match=rf"cca: {network_id} contains NaN") as error:
         run_benchmark("cca", zoo=copy, out=tmp_path / "lb", n_boot=5, topology=False)
     assert digest not in str(error.value)

@@ -28,7 +28,6 @@ broken or stale entry is skipped with a logged warning and the network analysed 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -36,13 +35,12 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
 from simbench.dynamics.analysis import ANALYSIS_VERSION, AnalysisOptions, analyse_many
 from simbench.dynamics.result import DynamicsResult
-from simbench.zoo.cache import cache_dir, producer_key
+from simbench.zoo.cache import arrays_digest, cache_dir, producer_key
 from simbench.zoo.store import atomic_write, atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -69,19 +67,10 @@ def cache_folder(zoo_root, options: AnalysisOptions | None = None) -> Path:
     return cache_dir(zoo_root, "dynamics") / analysis_key(options)
 
 
-def _digest(arrays: dict[str, np.ndarray]) -> str:
-    """SHA-256 over the arrays' names, dtypes, shapes and bytes."""
-    digest = hashlib.sha256()
-    for name in sorted(arrays):
-        digest.update(f"{name}{arrays[name].dtype}{arrays[name].shape}".encode())
-        digest.update(np.ascontiguousarray(arrays[name]).tobytes())
-    return digest.hexdigest()
-
-
 def write_entry(path: Path, result: DynamicsResult, content_hash: str, key: str) -> None:
     """Store one result (atomic write), its metadata naming the content hash, key and digest."""
     arrays, meta = result.to_arrays()
-    header = {"dynamics": json.dumps(meta), "content_hash": content_hash, "key": key, "digest": _digest(arrays)}
+    header = {"dynamics": json.dumps(meta), "content_hash": content_hash, "key": key, "digest": arrays_digest(arrays)}
     atomic_write(Path(path), lambda tmp: save_file(arrays, str(tmp), header))
 
 
@@ -97,7 +86,7 @@ def read_entry(path: Path, content_hash: str, key: str, network_id: str = "") ->
             arrays = {k: f.get_tensor(k) for k in f.keys()}
         problem = ("made for other weights" if header.get("content_hash") != content_hash else
                    "made by another analysis version or options" if header.get("key") != key else
-                   "does not match its digest" if header.get("digest") != _digest(arrays) else None)
+                   "does not match its digest" if header.get("digest") != arrays_digest(arrays) else None)
         result = None if problem else DynamicsResult.from_arrays(arrays, json.loads(header["dynamics"]))
     except (OSError, SafetensorError, KeyError, ValueError, TypeError) as error:
         problem, result = f"unreadable ({type(error).__name__}: {error})", None

@@ -20,6 +20,8 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
+
 
 def producer_key(producer: str, version, options: dict | None = None) -> str:
     """16 hex digits of SHA-256 over ``{producer, version, options}`` (JSON, sorted keys)."""
@@ -53,3 +55,12 @@ def cache_dir(zoo_root, name: str) -> Path:
         return inside
     tag = hashlib.sha256(str(zoo_root.resolve()).encode()).hexdigest()[:16]
     return user_cache_root() / f"{zoo_root.name}-{tag}" / name
+
+
+def arrays_digest(arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 over named arrays: names, dtypes, shapes and bytes (checks a cache entry's payload)."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        digest.update(f"{name}{arrays[name].dtype}{arrays[name].shape}".encode())
+        digest.update(np.ascontiguousarray(arrays[name]).tobytes())
+    return digest.hexdigest()

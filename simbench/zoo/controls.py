@@ -102,17 +102,12 @@ def control_metadata(source: dict, kind: str, performance: float) -> dict:
 
 def control_performance(weights: dict[str, np.ndarray], metadata: dict, batch: int = 128) -> float:
     """Task performance of a network given by its weights (held-out batch, no noise)."""
-    from simbench.zoo.architectures import Network
+    from simbench.zoo.store import network_from_weights
 
-    arch = get_architecture(metadata["architecture"])
-    population = arch.cls.from_members(
-        metadata["n_inputs"], metadata["n_outputs"], metadata["hidden"], [metadata["seed"]],
-        [{k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in weights.items()}],
-        **{**arch.options, **metadata["options"]})
     task = get_task(metadata["task"])
     data = task.sample(np.random.default_rng([int(metadata["seed"]), PERFORMANCE_STREAM]), batch)
     with torch.no_grad():
-        _, outputs = Network(population, metadata).run(data.inputs)
+        _, outputs = network_from_weights(weights, metadata).run(data.inputs)
     return task.performance(outputs.numpy(), data.targets, data.mask)
 
 

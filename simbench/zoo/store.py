@@ -40,7 +40,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save_file
 
 from simbench.zoo.architectures import Network, get_architecture
-from simbench.zoo.cache import cache_dir, producer_key
+from simbench.zoo.cache import arrays_digest, cache_dir, producer_key
 from simbench.zoo.errors import ZooError
 from simbench.zoo.manifest import MANIFEST, read_manifest
 from simbench.zoo.tasks import get_task
@@ -139,6 +139,18 @@ def _manifest_row(metadata: dict) -> dict:
     return row
 
 
+def network_from_weights(weights: dict[str, np.ndarray], metadata: dict) -> Network:
+    """The :class:`Network` that ``weights`` (numpy, by parameter name) make for ``metadata``
+    (architecture, sizes, seed and options, as stored in ``networks/ID.json``)."""
+    arch = get_architecture(metadata["architecture"])
+    population = arch.cls.from_members(
+        metadata["n_inputs"], metadata["n_outputs"], metadata["hidden"], [metadata["seed"]],
+        [{k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in weights.items()}],
+        **{**arch.options, **metadata["options"]},
+    )
+    return Network(population, metadata)
+
+
 @dataclass(frozen=True)
 class Recording:
     """A network's noise-free run on its suite's probe set."""
@@ -200,12 +212,7 @@ class Zoo:
     def network(self, network_id: str) -> Network:
         """Load one network; ``ZooError`` naming the file if it is corrupt."""
         metadata, weights = self._read(network_id)
-        arch = get_architecture(metadata["architecture"])
-        population = arch.cls.from_members(
-            metadata["n_inputs"], metadata["n_outputs"], metadata["hidden"], [metadata["seed"]],
-            [{k: torch.from_numpy(v) for k, v in weights.items()}], **{**arch.options, **metadata["options"]},
-        )
-        return Network(population, metadata)
+        return network_from_weights(weights, metadata)
 
     def networks(self, errors: list | None = None):
         """Yield every loadable network; corrupt ones go to ``errors`` (or raise if None)."""
@@ -276,7 +283,7 @@ class Zoo:
             states, outputs = self.network(network_id).run(probe.inputs)
         # safetensors writes the raw buffer: arrays must be C-contiguous
         arrays = {"states": np.ascontiguousarray(states.numpy()), "outputs": np.ascontiguousarray(outputs.numpy())}
-        meta = {"content_hash": row["content_hash"], "digest": _digest(arrays)}
+        meta = {"content_hash": row["content_hash"], "digest": arrays_digest(arrays)}
         try:
             atomic_write(path, lambda tmp: save_file(arrays, str(tmp), meta))
         except OSError as error:
@@ -306,15 +313,6 @@ def _signature(path: Path) -> tuple[int, int] | None:
     return stat.st_size, stat.st_mtime_ns
 
 
-def _digest(arrays: dict[str, np.ndarray]) -> str:
-    """SHA-256 over the arrays' names, dtypes, shapes and bytes."""
-    digest = hashlib.sha256()
-    for name in sorted(arrays):
-        digest.update(f"{name}{arrays[name].dtype}{arrays[name].shape}".encode())
-        digest.update(np.ascontiguousarray(arrays[name]).tobytes())
-    return digest.hexdigest()
-
-
 def _read_recording(path: Path, expected_hash: str, network_id: str) -> dict[str, np.ndarray] | None:
     """The cached arrays at ``path``, or None (with a warning) if stale or broken."""
     try:
@@ -327,7 +325,7 @@ def _read_recording(path: Path, expected_hash: str, network_id: str) -> dict[str
     if meta.get("content_hash") != expected_hash:
         logger.warning("%s: cached recording of %s made for other weights; recomputing", path, network_id)
         return None
-    if meta.get("digest") != _digest(arrays):
+    if meta.get("digest") != arrays_digest(arrays):
         logger.warning("%s: cached recording of %s does not match its digest; recomputing", path, network_id)
         return None
     return arrays
