@@ -167,8 +167,7 @@ def permuted_auc(distance, design: Design, label: str, stratum: tuple[str, ...],
     if len(i) == 0:
         return float("nan"), np.array([])
     ranks = rankdata(np.asarray(distance, dtype=float)[i, j])
-    labels = design.column(label)
-    keys = design.table[list(stratum)].astype(str).agg("|".join, axis=1).to_numpy()
+    keys = design.codes(stratum)
     trained = np.flatnonzero(design.trained)
     groups = [trained[keys[trained] == k] for k in np.unique(keys[trained])]
 
@@ -179,7 +178,7 @@ def permuted_auc(distance, design: Design, label: str, stratum: tuple[str, ...],
         with np.errstate(invalid="ignore", divide="ignore"):
             return (positive @ ranks - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 
-    codes = pd_codes(labels)
+    codes = design.codes((label,))
     observed = float(auc(codes[None, :])[0])
     null = []
     for size in _chunks(n_perm, 100):
@@ -188,11 +187,6 @@ def permuted_auc(distance, design: Design, label: str, stratum: tuple[str, ...],
             shuffled[:, members] = rng.permuted(shuffled[:, members], axis=1)
         null.append(auc(shuffled))
     return observed, np.concatenate(null)
-
-
-def pd_codes(values: np.ndarray) -> np.ndarray:
-    """Integer codes of labels (for fast comparisons)."""
-    return np.unique(values.astype(str), return_inverse=True)[1]
 
 
 def _chunks(total: int, size: int):

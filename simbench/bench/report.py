@@ -77,6 +77,7 @@ def paired_difference(leaderboards, zoo, suite: str, row_a, row_b, score: str, n
     from simbench.bench.bootstrap import cluster_weights, percentile_hull
     from simbench.bench.design import Design
     from simbench.bench.leaderboard import load_distances
+    from simbench.bench.rows import LEVEL, SCHEME
     from simbench.bench.scores import ScoreFunction
 
     a = load_distances(leaderboards, suite, row_a["params"])
@@ -84,11 +85,11 @@ def paired_difference(leaderboards, zoo, suite: str, row_a, row_b, score: str, n
     manifest = zoo.manifest.set_index("id").loc[list(a.index)].reset_index()
     design = Design.from_manifest(manifest)
     weights = np.vstack([np.ones((1, len(design))),
-                         cluster_weights(design, n_boot, np.random.default_rng(seed), "multinomial")])
+                         cluster_weights(design, n_boot, np.random.default_rng(seed), SCHEME)])
     draws = (ScoreFunction(a.to_numpy(float), design)(weights)[score]
              - ScoreFunction(b.to_numpy(float), design)(weights)[score])
     point = float(draws[0])
-    low, high = percentile_hull(draws[1:], point, 0.95)
+    low, high = percentile_hull(draws[1:], point, LEVEL)
     return {"difference": point, "difference_low": low, "difference_high": high}
 
 

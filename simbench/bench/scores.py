@@ -70,13 +70,6 @@ def pair_auc(distance: np.ndarray, pairs: PairSet, weights: np.ndarray) -> np.nd
     return weighted_auc(d, pairs.positive, weights[:, pairs.i] * weights[:, pairs.j])
 
 
-def nearest_neighbour_hits(distance: np.ndarray, group: np.ndarray, label: np.ndarray,
-                           eligible: np.ndarray) -> np.ndarray:
-    """Per network: 1 if its nearest other eligible network of its group has its label,
-    0 if not, NaN if it has no candidate (or is not eligible)."""
-    return NeighbourHits.of(distance, group, label, eligible).hits
-
-
 @dataclass(frozen=True)
 class NeighbourHits:
     """Leave-one-out 1-NN outcomes, and what they become when one network is deleted.
@@ -165,12 +158,10 @@ class ScoreFunction:
         self.distance, self.design = distance, design
         self.pairs = pair_sets(design)
         trained = design.trained
-        task, arch, hidden = design.column("task"), design.column("architecture"), design.column("hidden")
-        arch_group = np.array([f"{t}|{h}" for t, h in zip(task, hidden)])
-        task_group = np.array([f"{a}|{h}" for a, h in zip(arch, hidden)])
+        task, arch = design.column("task"), design.column("architecture")
         self.neighbours = {
-            "knn_arch": _hits_if_two_classes(distance, arch_group, arch, trained),
-            "knn_task": _hits_if_two_classes(distance, task_group, task, trained),
+            "knn_arch": _hits_if_two_classes(distance, design.codes(("task", "hidden")), arch, trained),
+            "knn_task": _hits_if_two_classes(distance, design.codes(("architecture", "hidden")), task, trained),
         }
         i, j = np.triu_indices(n, k=1)
         both = trained[i] & trained[j]
