@@ -155,16 +155,20 @@ def cmd_run(args) -> int:
                "prepare_seconds": "prepare s", "pairwise_seconds": "pairs s"}
     failed = []
     for metric in metrics:  # a failing metric is reported and the others still run
-        try:
+        try:  # "all" skips the named suites a metric is not defined on (ood: cddm only)
             rows = run_benchmark(metric, zoo=args.zoo, suites=args.suite, out=args.out, workers=args.workers,
                                  scheduler=args.scheduler, n_boot=args.bootstrap, topology=args.topology,
-                                 controls=args.controls)
+                                 controls=args.controls, resume=args.resume,
+                                 undefined_suites="skip" if args.metric == ["all"] else "error")
         except Exception as error:
             if args.debug:
                 raise
             message = describe(error)
             report(message if message.startswith(metric.id) else f"{metric.name}: {message}")
             failed.append(metric.name)
+            continue
+        if rows.empty:
+            console.print(f"{metric.name}: nothing to score (already published, or not defined on these suites)")
             continue
         shown = rows[list(columns)].rename(columns=columns)
         console.print(_table(shown, f"{rows.params[0]} → {args.out}/"))
@@ -354,7 +358,10 @@ def _add_benchmark_commands(commands) -> None:
     run.add_argument("--scheduler", default=None, help="Dask scheduler address, tcp://host:port")
     run.add_argument("--bootstrap", type=at_least(1), default=1000, help="bootstrap draws for the intervals")
     run.add_argument("--no-topology", dest="topology", action="store_false",
-                     help="leave topology_rho empty (it needs every network's fixed points)")
+                     help="leave topology_rho and ood_rho empty (they need every network's fixed points "
+                          "and OOD maps)")
+    run.add_argument("--resume", action="store_true",
+                     help="skip the suites whose row for this metric and these networks is already in --out")
     run.add_argument("--no-controls", dest="controls", action="store_false",
                      help="leave control_auc empty (it scores the zoo's untrained controls too)")
     run.set_defaults(func=cmd_run)

@@ -1,6 +1,7 @@
 """The all-pairs engine, `simbench run` and leaderboards, end to end on the quick zoo."""
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -181,3 +182,59 @@ def test_cli_fixed_points_prints_and_plots(varied_zoo, tmp_path, capsys):
     assert main(["fixed-points", network, "--zoo", str(varied_zoo), "--condition", "nope"]) == 2
     assert "valid: zero" in capsys.readouterr().err  # errors go to stderr
     assert main(["fixed-points", "no-such-net", "--zoo", str(varied_zoo)]) == 2
+
+
+def test_ood_rho_is_the_rank_correlation_with_the_behaviour_reference(zoo_dir, tmp_path, monkeypatch):
+    """``ood_rho`` correlates D with the reference metric's distances; the real reference
+    (``ood``) is defined on cddm only, so memory3 rows leave it empty."""
+    from scipy.stats import spearmanr
+
+    from simbench.bench import run
+
+    assert np.isnan(run_benchmark("cca", zoo=zoo_dir, out=tmp_path / "a", n_boot=5).ood_rho[0])
+    monkeypatch.setitem(run.REFERENCE_METRICS, "ood", "cka")  # a stand-in defined on memory3
+    rows = run_benchmark("cca", zoo=zoo_dir, out=tmp_path / "b", n_boot=5, controls=False)
+    cka = run_benchmark("cka", zoo=zoo_dir, out=tmp_path / "c", n_boot=5, topology=False)
+    read = [pd.read_csv(next((tmp_path / d / "distances" / "memory3").glob(f"{m}*.csv")), index_col=0)
+            for d, m in (("b", "cca"), ("c", "cka"))]
+    i, j = np.triu_indices(len(read[0]), 1)
+    expected = spearmanr(read[0].to_numpy()[i, j], read[1].loc[read[0].index, read[0].index].to_numpy()[i, j])[0]
+    assert rows.ood_rho[0] == pytest.approx(expected, abs=1e-12)
+    assert rows.ood_rho_low[0] <= rows.ood_rho[0] <= rows.ood_rho_high[0]
+    assert cka.ood_rho.isna().all()  # ood_rho needs topology=True, like topology_rho
+
+
+def test_a_metric_runs_only_on_the_suites_it_declares(zoo_dir, tmp_path):
+    from simbench.metrics.cca import CCA
+
+    class CDDMOnly(CCA):
+        suites = ("cddm",)
+
+    assert run_benchmark(CDDMOnly(), zoo=zoo_dir, out=tmp_path, n_boot=5).empty
+    assert run_benchmark(CDDMOnly(), zoo=zoo_dir, out=tmp_path, suites=["memory3"], n_boot=5,
+                         undefined_suites="skip").empty
+    with pytest.raises(ValueError, match="defined on the cddm suite.* only, not on 'memory3'"):
+        run_benchmark(CDDMOnly(), zoo=zoo_dir, out=tmp_path, suites=["memory3"], n_boot=5)
+    assert not (tmp_path / "memory3.csv").exists()
+
+
+def test_resume_skips_what_is_published_for_these_networks(zoo_dir, tmp_path, monkeypatch):
+    from simbench.bench import run
+
+    run_benchmark("cka", zoo=zoo_dir, out=tmp_path, n_boot=5)
+    before = (tmp_path / "memory3.csv").read_bytes()
+
+    def never(*args, **kwargs):
+        raise AssertionError("a published suite was scored again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(run, "score_suite", never)
+        assert run_benchmark("cka", zoo=zoo_dir, out=tmp_path, n_boot=5, resume=True).empty
+    assert (tmp_path / "memory3.csv").read_bytes() == before
+    fewer = tmp_path / "fewer"  # another set of networks: its row is not the published one
+    shutil.copytree(zoo_dir, fewer)
+    manifest = pd.read_csv(fewer / "manifest.csv")
+    manifest.loc[manifest.seed == 1, "passed"] = False
+    manifest.to_csv(fewer / "manifest.csv", index=False)
+    rows = run_benchmark("cka", zoo=fewer, out=tmp_path, n_boot=5, resume=True)
+    assert list(rows.suite) == ["memory3"] and rows.n_networks[0] == 6

@@ -5,9 +5,12 @@ For each suite, the networks above threshold are recorded on the suite's probe s
 the network's dynamics analysis, cached in the zoo's ``dynamics/`` folder), prepared
 once (cached in the zoo's ``cache/`` folder), compared in all pairs, and scored
 (:mod:`simbench.bench.scores`). ``topology_rho`` compares the distances with the
-fixed-point-topology distance (:func:`topology_reference`).
+fixed-point-topology distance and ``ood_rho`` with the distance between out-of-distribution
+behaviour maps (:func:`reference_matrix`; ``ood`` is defined on the ``cddm`` suite only).
+A metric that declares ``suites`` (a tuple of suite names) runs on those suites only.
 Nothing is written until every suite has been scored, so a failed run leaves the
-published leaderboards untouched.
+published leaderboards untouched; ``resume=True`` skips the suites whose row for this
+metric and this exact set of networks is already published (a long run resumes).
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ from simbench.zoo.tasks import SUITES, get_suite
 
 #: the metric whose distance is the benchmark's ground truth for "same scaffold"
 TOPOLOGY_METRIC = "fp-topology"
+#: the metric whose distance grounds a metric by behaviour (``ood_rho``)
+OOD_METRIC = "ood"
+#: reference name (:data:`simbench.bench.scores.REFERENCES`) → the metric computing it
+REFERENCE_METRICS = {"topology": TOPOLOGY_METRIC, "ood": OOD_METRIC}
 REFERENCE_ZOO = Path(__file__).resolve().parents[2] / "zoo" / "reference"
 
 
@@ -114,22 +121,56 @@ def prepared_states(metric, kept: Zoo) -> tuple[list, float]:
     return states, analysis_seconds + prepare_seconds
 
 
-def topology_reference(kept: Zoo, suite: str, out) -> np.ndarray:
-    """The fixed-point-topology distance (default ``fp-topology``) between ``kept``'s networks.
+def applies_to(metric, suite: str) -> bool:
+    """Whether ``metric`` is defined on ``suite`` (a metric class may declare ``suites``)."""
+    suites = getattr(type(metric), "suites", None)
+    return suites is None or suite in suites
 
-    Read from the published matrix when ``out`` holds an ``fp-topology`` row for this
-    suite and this exact set of networks (its zoo hash); otherwise computed from the
-    zoo's cached dynamics analysis.
+
+def topology_reference(kept: Zoo, suite: str, out) -> np.ndarray:
+    """The fixed-point-topology distance (default ``fp-topology``) between ``kept``'s networks
+    (:func:`reference_matrix`)."""
+    return reference_matrix(kept, suite, out, TOPOLOGY_METRIC)
+
+
+def reference_matrix(kept: Zoo, suite: str, out, spec: str) -> np.ndarray | None:
+    """The distance of metric ``spec`` (default parameters) between ``kept``'s networks.
+
+    Read from the published matrix when ``out`` holds a row of that metric for this
+    suite and this exact set of networks (its zoo hash); otherwise computed (from the
+    zoo's cached analyses where the metric has them). ``None`` where the metric is not
+    defined on ``suite`` (``ood`` outside ``cddm``).
     """
-    metric = get_metric(TOPOLOGY_METRIC)
-    path = Path(out) / f"{suite}.csv"
-    if path.exists():
-        table = pd.read_csv(path, keep_default_na=False, na_values=[""])
-        match = table[(table.params == metric.name) & (table.zoo_hash.astype(str) == kept.hash[:16])]
-        if len(match):
-            published = load_distances(out, suite, metric.name)
-            return published.loc[kept.ids, kept.ids].to_numpy(dtype=float)
+    metric = for_suite(get_metric(spec), suite)
+    if not applies_to(metric, suite):
+        return None
+    if published_row(out, suite, metric.name, kept) is not None:
+        return load_distances(out, suite, metric.name).loc[kept.ids, kept.ids].to_numpy(dtype=float)
     return distances(metric, kept)[0]
+
+
+def published_row(out, suite: str, name: str, kept: Zoo) -> pd.Series | None:
+    """The row of metric ``name`` in ``out/<suite>.csv`` for exactly ``kept``'s networks, or None."""
+    path = Path(out) / f"{suite}.csv"
+    if not path.exists():
+        return None
+    table = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    match = table[(table.params == name) & (table.zoo_hash.astype(str) == kept.hash[:16])]
+    return match.iloc[-1] if len(match) else None
+
+
+def references_of(metric, distance: np.ndarray, kept: Zoo, suite: str, out) -> dict:
+    """The reference matrices of the ``*_rho`` scores (``{}`` when ``out`` is None): a
+    reference metric's own distance is its reference."""
+    if out is None:
+        return {}
+    references = {}
+    for name, spec in REFERENCE_METRICS.items():
+        own = metric.name == for_suite(get_metric(spec), suite).name
+        matrix = distance if own else reference_matrix(kept, suite, out, spec)
+        if matrix is not None:
+            references[name] = matrix
+    return references
 
 
 def _pad(matrix: np.ndarray, size: int) -> np.ndarray:
@@ -146,8 +187,9 @@ def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=
     ``controls``: score the zoo's untrained controls of these networks too
     (``control_auc``; :mod:`simbench.bench.controls`), when the zoo has them.
 
-    ``topology_from``: leaderboard folder where a published fixed-point-topology matrix
-    may be found (:func:`topology_reference`); ``None`` leaves ``topology_rho`` empty.
+    ``topology_from``: leaderboard folder where published reference matrices
+    (fixed-point topology, OOD maps) may be found (:func:`reference_matrix`); ``None``
+    leaves ``topology_rho`` and ``ood_rho`` empty.
     """
     get_suite(suite)
     kept = zoo.filter(suite=suite, passed=True)
@@ -157,13 +199,7 @@ def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=
     manifest = kept.manifest
     states, prepare_seconds = prepared_states(metric, kept)
     distance, pairwise_seconds = all_pairs(metric, states, workers, scheduler)
-    if topology_from is None:
-        topology = None
-    elif metric.name == get_metric(TOPOLOGY_METRIC).name:
-        topology = distance
-    else:
-        topology = topology_reference(kept, suite, topology_from)
-    references = {"topology": topology} if topology is not None else {}
+    references = references_of(metric, distance, kept, suite, topology_from)
     design, joint = Design.from_manifest(manifest), distance
     untrained = controls_of(zoo, kept) if controls else None
     if untrained is not None:
@@ -186,24 +222,43 @@ def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=
 
 
 def run_benchmark(metric_spec: str, zoo=None, suites=None, out="leaderboards", workers=1,
-                  scheduler=None, n_boot=1000, topology: bool = True, controls: bool = True) -> pd.DataFrame:
+                  scheduler=None, n_boot=1000, topology: bool = True, controls: bool = True,
+                  resume: bool = False, undefined_suites: str = "error") -> pd.DataFrame:
     """Score ``metric_spec`` on every requested suite, then publish rows and matrices.
 
-    ``topology=False`` skips ``topology_rho`` (it needs every network's fixed points).
+    ``topology=False`` skips ``topology_rho`` and ``ood_rho`` (they need every network's
+    fixed points and OOD maps). Suites default to those of the zoo on which the metric is
+    defined; naming a suite it is not defined on is an error (``undefined_suites="skip"``
+    drops it instead, as ``--metric all`` does). ``resume=True`` skips the
+    suites already published for this metric and these networks (:func:`published_row`).
+    Returns the rows computed now.
     """
     check_output_folder(out)  # before any work: a bad --out fails now, not after the computing
     if workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
     metric = get_metric(metric_spec)
     zoo = load_zoo(zoo) if zoo else default_zoo()
-    present = list(dict.fromkeys(zoo.manifest.suite))
-    for suite in suites or []:
-        get_suite(suite)
-        if suite not in present:
-            raise ValueError(f"suite {suite!r} has no networks in {zoo.path}; it has {', '.join(present)}")
-    chosen = suites or [s for s in SUITES if s in present]
+    chosen = chosen_suites(metric, zoo, suites, undefined_suites)
+    if resume:
+        chosen = [s for s in chosen if published_row(out, s, for_suite(metric, s).name,
+                                                     zoo.filter(suite=s, passed=True)) is None]
     results = [score_suite(metric, zoo, suite, workers, scheduler, n_boot, out if topology else None, controls)
                for suite in chosen]
     for result in results:  # publish only once every suite has succeeded; matrix and row together
         publish(out, result.row["suite"], result.row, result.ids, result.distance)
     return pd.DataFrame([r.row for r in results])
+
+
+def chosen_suites(metric, zoo: Zoo, suites=None, undefined: str = "error") -> list[str]:
+    """The suites a run scores: ``suites`` (checked; those ``metric`` is not defined on
+    raise, or are dropped with ``undefined="skip"``), or every suite of ``zoo`` on which
+    ``metric`` is defined, in :data:`SUITES` order."""
+    present = list(dict.fromkeys(zoo.manifest.suite))
+    for suite in suites or []:
+        get_suite(suite)
+        if suite not in present:
+            raise ValueError(f"suite {suite!r} has no networks in {zoo.path}; it has {', '.join(present)}")
+        if undefined == "error" and not applies_to(metric, suite):
+            raise ValueError(f"{metric.id} is defined on the {', '.join(type(metric).suites)} suite(s) only, "
+                             f"not on {suite!r}")
+    return [s for s in (suites or [s for s in SUITES if s in present]) if applies_to(metric, s)]

@@ -60,6 +60,8 @@ class LatentCircuitDistance(ModelMetric):
     description = "RMS difference of fitted latent circuits' recurrent weights after matching latent units"
     triangle_inequality = False
     result_type = LatentCircuit
+    #: the papers fit latent circuits to CDDM networks (n = 8: six input channels + two)
+    suites = ("cddm",)
     parameters = {
         "n_latent": Param(8, low=1, doc="latent units (one per input channel, plus free units)"),
         "iterations": Param(LatentCircuitOptions.iterations, low=1, doc="Adam steps of the fit"),

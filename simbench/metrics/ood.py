@@ -18,7 +18,7 @@ other suites get one error naming them. Ground truth for the benchmark's ``ood_r
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial.distance import pdist, squareform
+from scipy.spatial.distance import cdist, pdist, squareform
 
 from simbench.dynamics.ood import BOUND, N_LEVELS, REPEATS, OODMap, ood_maps
 from simbench.metrics.base import Param, State
@@ -31,6 +31,8 @@ class OOD(ModelMetric):
     description = "RMS difference of out-of-distribution psychometric maps of CDDM networks (coherences to ±4)"
     triangle_inequality = True
     result_type = OODMap
+    #: the maps are defined for the CDDM task's inputs only
+    suites = ("cddm",)
     parameters = {
         "bound": Param(BOUND, low=0.0, low_open=True, doc="largest coherence of the grid"),
         "n_levels": Param(N_LEVELS, low=2, doc="coherence levels per axis"),
@@ -54,3 +56,7 @@ class OOD(ModelMetric):
     def _pairwise_states(self, states):
         maps = np.stack([s["choice"].ravel() for s in states])
         return squareform(pdist(maps, "euclidean")) / np.sqrt(maps.shape[1])
+
+    def _cross_states(self, states_a, states_b):
+        maps_a, maps_b = (np.stack([s["choice"].ravel() for s in states]) for states in (states_a, states_b))
+        return cdist(maps_a, maps_b, "euclidean") / np.sqrt(maps_a.shape[1])
