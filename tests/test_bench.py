@@ -238,3 +238,27 @@ def test_resume_skips_what_is_published_for_these_networks(zoo_dir, tmp_path, mo
     manifest.to_csv(fewer / "manifest.csv", index=False)
     rows = run_benchmark("cka", zoo=fewer, out=tmp_path, n_boot=5, resume=True)
     assert list(rows.suite) == ["memory3"] and rows.n_networks[0] == 6
+
+
+def test_rescore_reproduces_the_run_and_fills_references_from_published_matrices(varied_zoo, tmp_path,
+                                                                                 monkeypatch):
+    from scipy.stats import spearmanr
+
+    from simbench.bench import rescore as rescoring
+    from simbench.zoo.store import load_zoo
+
+    rows = run_benchmark("cca", zoo=varied_zoo, out=tmp_path, n_boot=20)
+    run_benchmark("fp-topology", zoo=varied_zoo, out=tmp_path, n_boot=20)
+    run_benchmark("cka", zoo=varied_zoo, out=tmp_path, n_boot=20, topology=False)
+    monkeypatch.setitem(rescoring.REFERENCE_PREFIXES, "ood", "cka:")  # a stand-in for the cddm-only ood
+    again = rescoring.rescore(tmp_path, load_zoo(varied_zoo), n_boot=20).set_index("metric")
+    for score in ("arch_auc", "task_auc", "knn_arch", "knn_task", "topology_rho"):
+        assert again.loc["cca", score] == pytest.approx(rows[score][0], abs=1e-12)
+    read = {m: pd.read_csv(next((tmp_path / "distances" / "memory3").glob(f"{m}*.csv")), index_col=0)
+            for m in ("cca", "cka")}
+    ids = list(read["cca"].index)
+    i, j = np.triu_indices(len(ids), 1)
+    expected = spearmanr(read["cca"].to_numpy()[i, j], read["cka"].loc[ids, ids].to_numpy()[i, j])[0]
+    assert again.loc["cca", "ood_rho"] == pytest.approx(expected, abs=1e-12)
+    table = pd.read_csv(tmp_path / "memory3.csv").set_index("metric")
+    assert table.loc["cca", "ood_rho"] == pytest.approx(expected, abs=1e-12)  # published

@@ -3,7 +3,8 @@
 When the scores or their intervals change (a new estimator, a new column), every
 published row can be brought up to date from ``distances/<suite>/<metric>.csv``: the
 design comes from the zoo's manifest, ``topology_rho`` from the published
-``fp-topology`` matrix of the same networks, and the row keeps its metric columns,
+``fp-topology`` matrix of the same networks, ``ood_rho`` from the published ``ood``
+matrix (cddm), and the row keeps its metric columns,
 runtimes and date. A row whose networks are no longer the zoo's kept networks (its
 ``zoo_hash`` differs) is refused rather than rescored against the wrong labels.
 Columns that need distances a matrix does not hold (``control_auc``: trained–control
@@ -21,8 +22,9 @@ from simbench.bench.design import Design
 from simbench.bench.leaderboard import load_distances, update_leaderboard
 from simbench.bench.rows import N_BOOT, N_PERM, score_columns
 
-TOPOLOGY_PREFIX = "fp-topology:"
-KEEP = ("control_auc", "control_auc_low", "control_auc_high", "ood_rho", "ood_rho_low", "ood_rho_high")
+#: reference name (:data:`simbench.bench.scores.REFERENCES`) → the params prefix of its published row
+REFERENCE_PREFIXES = {"topology": "fp-topology:", "ood": "ood:"}
+KEEP = ("control_auc", "control_auc_low", "control_auc_high")
 
 
 def _reference(folder: Path, suite: str, table: pd.DataFrame, ids: list[str], prefix: str):
@@ -53,8 +55,9 @@ def rescore(leaderboards, zoo, suites=None, n_boot: int = N_BOOT, n_perm: int = 
             matrix = load_distances(folder, suite, row["params"])
             ids = list(matrix.index)
             manifest = kept.manifest.set_index("id").loc[ids].reset_index()
-            topology = _reference(folder, suite, table, ids, TOPOLOGY_PREFIX)
-            references = {"topology": topology} if topology is not None else {}
+            references = {name: _reference(folder, suite, table, ids, prefix)
+                          for name, prefix in REFERENCE_PREFIXES.items()}
+            references = {name: matrix for name, matrix in references.items() if matrix is not None}
             scores = score_columns(matrix.to_numpy(dtype=float), Design.from_manifest(manifest), references,
                                    n_boot=n_boot, n_perm=n_perm)
             for name in KEEP:
