@@ -3,7 +3,9 @@
 Every metric of the family reduces to the same per-pair quantity: the singular values
 of the cross product ``X̃ᵀỸ`` of two per-network transformed recordings. The per-pair
 path computes them with one small SVD; :func:`cross_singular_values` computes them for
-all pairs at once with blocked matrix products and batched SVDs.
+all pairs at once with blocked matrix products and batched SVDs, and
+:func:`block_singular_values` for every pair of two lists (the same kernel on two
+stacks).
 """
 
 from __future__ import annotations
@@ -200,11 +202,8 @@ def cross_singular_values(mats: Sequence[np.ndarray],
     out = np.zeros((N, N))
     if N < 2:
         return out
-    n = mats[0].shape[0]
     D = max(m.shape[1] for m in mats)
-    big = np.zeros((N * D, n))
-    for k, m in enumerate(mats):
-        big[k * D:k * D + m.shape[1]] = m.T
+    big = _stack(mats, D)
     # Diagonal blocks are products of a block with itself, which numpy hands to BLAS
     # syrk (half the flops), so nothing is wasted on their lower triangle and the
     # largest blocks that fit block_width are the most efficient.
@@ -212,24 +211,69 @@ def cross_singular_values(mats: Sequence[np.ndarray],
     starts = list(range(0, N, b))
     for bi, i0 in enumerate(starts):
         i1 = min(N, i0 + b)
-        A = big[i0 * D:i1 * D]
         for j0 in starts[bi:]:
             j1 = min(N, j0 + b)
-            G = (A @ big[j0 * D:j1 * D].T).reshape(i1 - i0, D, j1 - j0, D)
             if i0 == j0:
                 ii, jj = np.triu_indices(i1 - i0, k=1)
                 if ii.size == 0:
                     continue
             else:
-                ii, jj = (x.ravel() for x in np.meshgrid(np.arange(i1 - i0), np.arange(j1 - j0),
-                                                          indexing="ij"))
-            batch = np.ascontiguousarray(G[ii, :, jj, :])  # [pairs, D, D]
-            s = np.linalg.svd(batch, compute_uv=False)
+                ii, jj = _all_pairs(i1 - i0, j1 - j0)
+            s = _pair_singular_values(big[i0 * D:i1 * D], big[j0 * D:j1 * D], ii, jj, D)
             gi, gj = ii + i0, jj + j0
             vals = reduce(s, gi, gj)
             out[gi, gj] = vals
             out[gj, gi] = vals
     return out
+
+
+def block_singular_values(mats_a: Sequence[np.ndarray], mats_b: Sequence[np.ndarray],
+                          reduce: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+                          block_width: int = 2048) -> np.ndarray:
+    """Apply ``reduce(s, i, j)`` to the singular values of every ``Aᵢᵀ Bⱼ``.
+
+    The kernel of :func:`cross_singular_values` on two stacks: ``mats_a`` and ``mats_b``
+    (``[samples, width]``, one number of rows for all) are each stacked zero-padded to
+    the largest width D of both, and every pair of row blocks (b networks each, b·D ≤
+    ``block_width``) is one matrix product and one batched SVD. ``i`` indexes
+    ``mats_a`` and ``j`` ``mats_b``. Returns the ``[len(mats_a), len(mats_b)]`` matrix.
+    """
+    Na, Nb = len(mats_a), len(mats_b)
+    out = np.zeros((Na, Nb))
+    if Na == 0 or Nb == 0:
+        return out
+    D = max(m.shape[1] for m in (*mats_a, *mats_b))
+    big_a, big_b = _stack(mats_a, D), _stack(mats_b, D)
+    b = max(1, block_width // D)
+    for i0 in range(0, Na, b):
+        i1 = min(Na, i0 + b)
+        for j0 in range(0, Nb, b):
+            j1 = min(Nb, j0 + b)
+            ii, jj = _all_pairs(i1 - i0, j1 - j0)
+            s = _pair_singular_values(big_a[i0 * D:i1 * D], big_b[j0 * D:j1 * D], ii, jj, D)
+            out[ii + i0, jj + j0] = reduce(s, ii + i0, jj + j0)
+    return out
+
+
+def _stack(mats: Sequence[np.ndarray], D: int) -> np.ndarray:
+    """``[N·D, samples]``: network k's transposed matrix in rows ``k·D …``, zero-padded to D."""
+    big = np.zeros((len(mats) * D, mats[0].shape[0]))
+    for k, m in enumerate(mats):
+        big[k * D:k * D + m.shape[1]] = m.T
+    return big
+
+
+def _all_pairs(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    return tuple(x.ravel() for x in np.meshgrid(np.arange(n), np.arange(m), indexing="ij"))
+
+
+def _pair_singular_values(A: np.ndarray, B: np.ndarray, ii: np.ndarray, jj: np.ndarray,
+                          D: int) -> np.ndarray:
+    """Singular values ``[pairs, D]`` of the cross products of networks ``ii`` of row block
+    ``A`` and ``jj`` of row block ``B`` (stacked as by :func:`_stack`)."""
+    G = (A @ B.T).reshape(A.shape[0] // D, D, B.shape[0] // D, D)
+    batch = np.ascontiguousarray(G[ii, :, jj, :])  # [pairs, D, D]
+    return np.linalg.svd(batch, compute_uv=False)
 
 
 class CrossProductMetric(Metric):
@@ -238,8 +282,9 @@ class CrossProductMetric(Metric):
     Subclasses implement ``_transform(X) -> (X̃, info)`` (info with ``sq_norm``,
     ``rank``, ``rho_scale``) and ``_from_singular(s, a, b)`` turning descending singular
     values ``s`` ``[pairs, D]`` and per-pair arrays of the two networks' info into
-    distances. :meth:`pairwise` is vectorised with :func:`cross_singular_values` and
-    gives the per-pair values to rounding (≈1e-12).
+    distances. :meth:`pairwise` is vectorised with :func:`cross_singular_values`,
+    :meth:`cross` with :func:`block_singular_values`; both give the per-pair values to
+    rounding (≈1e-12).
     """
 
     def _transform(self, X: np.ndarray) -> tuple[np.ndarray, dict]:
@@ -274,3 +319,19 @@ class CrossProductMetric(Metric):
 
         D = cross_singular_values([st.arrays["Xw"] for st in states], reduce, block_width)
         return self._zero_identical(D, states)
+
+    def cross(self, items_a: Sequence[State | Any], items_b: Sequence[State | Any],
+              block_width: int = 2048) -> np.ndarray:
+        """Distances of every network of ``items_a`` to every one of ``items_b`` with
+        blocked matrix products and batched SVDs (see module)."""
+        states_a, states_b = self._states_of_both(items_a, items_b)
+        per_a = self._info_arrays(states_a, np.arange(len(states_a)))
+        per_b = self._info_arrays(states_b, np.arange(len(states_b)))
+
+        def reduce(s: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+            return self._from_singular(s, {k: v[i] for k, v in per_a.items()},
+                                       {k: v[j] for k, v in per_b.items()})
+
+        D = block_singular_values([st.arrays["Xw"] for st in states_a],
+                                  [st.arrays["Xw"] for st in states_b], reduce, block_width)
+        return self._zero_identical_cross(D, states_a, states_b)

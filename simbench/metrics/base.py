@@ -6,14 +6,16 @@ networks (columns, the units, need not match and may differ in number). Work tha
 depends on one network only (centring, whitening, SVD, PCA, ...) happens once in
 :meth:`Metric.prepare`; the per-pair step :meth:`Metric.distance` is kept as small as
 the mathematics allows, so that all-pairs work over a population costs one ``prepare``
-per network plus a cheap step per pair. :meth:`Metric.pairwise` may be overridden with
-a vectorised version (the CCA / shape family does).
+per network plus a cheap step per pair. :meth:`Metric.pairwise` (all pairs of one list)
+and :meth:`Metric.cross` (every network of one list against every network of another)
+may be overridden with vectorised versions (the CCA / shape family does).
 
 Every result is checked by the base class, for built-ins and plugins alike:
-:meth:`Metric.distance` and every ``pairwise`` (overrides are wrapped when the subclass
-is defined) raise a ValueError naming the metric and the pair for NaN, ±inf or a value
-below 0 by more than rounding (:data:`NEGATIVE_TOLERANCE`); rounding residue below 0
-becomes 0. Recordings with NaN or inf are refused in ``prepare``, naming the recording.
+:meth:`Metric.distance` and every ``pairwise`` and ``cross`` (overrides are wrapped when
+the subclass is defined) raise a ValueError naming the metric and the pair for NaN, ±inf
+or a value below 0 by more than rounding (:data:`NEGATIVE_TOLERANCE`); rounding residue
+below 0 becomes 0. Recordings with NaN or inf are refused in ``prepare``, naming the
+recording.
 
 Writing a metric (built-in or plugin)::
 
@@ -231,10 +233,16 @@ def check_distances(D: np.ndarray, metric: str, pair: Callable[[int, int], str])
     return D
 
 
-def _item_label(items: Sequence, i: int) -> str:
-    """``network i``, with the network's id when its state records one."""
+def _network_label(i: int, side: str = "") -> str:
+    """``network i``, or ``network i of a`` for the list ``side`` of :meth:`Metric.cross`."""
+    return f"network {i} of {side}" if side else f"network {i}"
+
+
+def _item_label(items: Sequence, i: int, side: str = "") -> str:
+    """``network i`` (``of side``), with the network's id when its state records one."""
     name = items[i].info.get("network") if isinstance(items[i], State) else None
-    return f"network {i} ({name})" if name else f"network {i}"
+    label = _network_label(i, side)
+    return f"{label} ({name})" if name else label
 
 
 def _checked_pairwise(method: Callable) -> Callable:
@@ -250,6 +258,25 @@ def _checked_pairwise(method: Callable) -> Callable:
                                                           f"{_item_label(items, j)}")
     pairwise.checks_distances = True
     return pairwise
+
+
+def _checked_cross(method: Callable) -> Callable:
+    """Decorate a ``cross`` method: its result goes through :func:`check_distances`."""
+    @functools.wraps(method)
+    def cross(self: Metric, items_a, items_b, *args, **kwargs) -> np.ndarray:
+        D = method(self, items_a, items_b, *args, **kwargs)
+        n, m = len(items_a), len(items_b)
+        if np.shape(D) != (n, m):
+            raise ValueError(f"{self.name}: cross returned shape {np.shape(D)} for {n} and {m} "
+                             f"networks; expected ({n}, {m})")
+        return check_distances(D, self.name, lambda i, j: f"{_item_label(items_a, i, 'a')} and "
+                                                          f"{_item_label(items_b, j, 'b')}")
+    cross.checks_distances = True
+    return cross
+
+
+#: the methods whose results :meth:`Metric.__init_subclass__` has checked, and how
+_CHECKED = {"pairwise": _checked_pairwise, "cross": _checked_cross}
 
 
 class Metric:
@@ -304,13 +331,15 @@ class Metric:
         self._configure()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Wrap a subclass's own ``pairwise`` so that its matrix is checked like a
-        :meth:`distance` (finite, ≥ 0 up to rounding; see :func:`check_distances`):
-        vectorised overrides and plugins get the contract without calling anything."""
+        """Wrap a subclass's own ``pairwise`` and ``cross`` so that their matrices are
+        checked like a :meth:`distance` (finite, ≥ 0 up to rounding; see
+        :func:`check_distances`): vectorised overrides and plugins get the contract
+        without calling anything."""
         super().__init_subclass__(**kwargs)
-        method = cls.__dict__.get("pairwise")
-        if method is not None and not getattr(method, "checks_distances", False):
-            cls.pairwise = _checked_pairwise(method)
+        for name, checked in _CHECKED.items():
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "checks_distances", False):
+                setattr(cls, name, checked(method))
 
     # -- parameters -------------------------------------------------------------------
     def _configure(self) -> None:
@@ -400,6 +429,25 @@ class Metric:
                     D[i, j] = D[j, i] = float(self._distance(states[i], states[j]))
         return D
 
+    @_checked_cross
+    def cross(self, items_a: Sequence[State | Any], items_b: Sequence[State | Any]) -> np.ndarray:
+        """Distances ``[len(items_a), len(items_b)]`` of every network of ``items_a`` to
+        every network of ``items_b``: the off-diagonal block of ``pairwise(items_a +
+        items_b)`` without its two diagonal blocks.
+
+        ``items_*`` are recordings or states prepared by this metric, as for
+        :meth:`pairwise`; errors name ``network i of a`` and ``network j of b``. The
+        default loops over pairs; every ``cross`` (this one and any subclass override)
+        has its result checked as :meth:`distance` checks one value.
+        """
+        states_a, states_b = self._states_of_both(items_a, items_b)
+        D = np.zeros((len(states_a), len(states_b)))
+        for i, a in enumerate(states_a):
+            for j, b in enumerate(states_b):
+                if not _same_input(a, b):
+                    D[i, j] = float(self._distance(a, b))
+        return D
+
     def __call__(self, X: Any, Y: Any) -> float:
         return self.distance(self.prepare(X, label="X"), self.prepare(Y, label="Y"))
 
@@ -452,18 +500,51 @@ class Metric:
         return D
 
     @staticmethod
+    def _zero_identical_cross(D: np.ndarray, states_a: Sequence[State],
+                              states_b: Sequence[State]) -> np.ndarray:
+        """Set exactly 0 the entries ``D[i, j]`` whose states ``a[i]``, ``b[j]`` are identical."""
+        groups: dict[Any, list[int]] = {}
+        for j, s in enumerate(states_b):
+            groups.setdefault(s.info.get("fingerprint") or id(s), []).append(j)
+        for i, s in enumerate(states_a):
+            for j in groups.get(s.info.get("fingerprint") or id(s), ()):
+                if _same_input(s, states_b[j]):
+                    D[i, j] = 0.0
+        return D
+
+    @staticmethod
     def _check_pair(a: State, b: State, la: str, lb: str) -> None:
         if a.n_samples != b.n_samples:
             raise ValueError(f"{la} has {a.n_samples} samples, {lb} has {b.n_samples}: "
                              "rows must be matched samples")
 
-    def _states(self, items: Sequence[State | Any]) -> list[State]:
+    def _prepare_items(self, items: list, labels: list[str]) -> list[State]:
+        """States of ``items`` (recordings prepared one by one; states checked)."""
+        return [self._ensure_state(x, label) for x, label in zip(items, labels)]
+
+    def _states(self, items: Sequence[State | Any], side: str = "") -> list[State]:
+        """Prepared states of ``items``, all with matched samples (see :meth:`_check_pair`)."""
         if isinstance(items, np.ndarray) and items.ndim == 3:
             items = list(items)
-        states = [self._ensure_state(x, f"network {i}") for i, x in enumerate(items)]
-        for i, s in enumerate(states[1:], start=1):
-            self._check_pair(states[0], s, "network 0", f"network {i}")
+        labels = [_network_label(i, side) for i in range(len(items))]
+        states = self._prepare_items(list(items), labels)
+        self._check_all(states, labels)
         return states
+
+    def _states_of_both(self, items_a: Sequence[State | Any],
+                        items_b: Sequence[State | Any]) -> tuple[list[State], list[State]]:
+        """The states of both lists of :meth:`cross`, prepared in one call (so a metric
+        that analyses networks together does so once) and all matched to the first."""
+        items_a, items_b = (list(x) for x in (items_a, items_b))
+        labels = [_network_label(i, "a") for i in range(len(items_a))] + \
+                 [_network_label(j, "b") for j in range(len(items_b))]
+        states = self._prepare_items(items_a + items_b, labels)
+        self._check_all(states, labels)
+        return states[:len(items_a)], states[len(items_a):]
+
+    def _check_all(self, states: Sequence[State], labels: Sequence[str]) -> None:
+        for i in range(1, len(states)):
+            self._check_pair(states[0], states[i], labels[0], labels[i])
 
 
 def _fingerprint(arr: np.ndarray) -> str:
