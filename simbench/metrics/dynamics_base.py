@@ -15,9 +15,11 @@ metrics implicitly take ``"recording"``), and their :meth:`prepare` accepts
 
 ``prepare`` returns a State of numpy arrays and JSON-able info (cacheable without
 pickle); ``n_samples`` is the number of constant-input conditions, so networks of
-different suites are refused as a pair. :meth:`prepare_many` analyses a list of networks
-as batched populations (one per architecture), much faster than one at a time;
-:meth:`pairwise` uses it.
+different suites are refused as a pair. What they share with the model metrics
+(dispatch over State / result / network, batched preparation, ``pairwise``, ``cross``)
+is :class:`~simbench.metrics.analysed_base.AnalysedMetric`; :meth:`prepare_many`
+analyses a list of networks as batched populations (one per architecture), much faster
+than one at a time.
 
 Analysis results are memoised in-process by the network's content hash and the analysis
 options, so the four dynamics metrics share one analysis per network within a process.
@@ -25,7 +27,6 @@ options, so the four dynamics metrics share one analysis per network within a pr
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -35,7 +36,8 @@ import numpy as np
 
 from simbench.dynamics.analysis import AnalysisOptions, analyse_many
 from simbench.dynamics.result import DynamicsResult
-from simbench.metrics.base import Metric, Param, State
+from simbench.metrics.analysed_base import AnalysedMetric, fingerprint
+from simbench.metrics.base import Param, State
 
 #: analysis parameters every dynamics metric accepts
 ANALYSIS_PARAMETERS = {
@@ -59,11 +61,13 @@ def _cache_key(network, options: AnalysisOptions):
     return digest, json.dumps(options.as_dict(), sort_keys=True)
 
 
-class DynamicsMetric(Metric):
+class DynamicsMetric(AnalysedMetric):
     """A metric on networks' dynamics; subclasses implement :meth:`_signature` and ``_distance``."""
 
     input: ClassVar[str] = "network"
     kind: ClassVar[str] = "dynamics"
+    needs: ClassVar[str] = "compares networks' dynamics"
+    samples_are: ClassVar[str] = "constant inputs"
     parameters: ClassVar[dict[str, Param]] = dict(ANALYSIS_PARAMETERS)
 
     # -- analysis ------------------------------------------------------------------------
@@ -93,71 +97,30 @@ class DynamicsMetric(Metric):
                         _CACHE.popitem(last=False)
         return out
 
-    # -- the contract ----------------------------------------------------------------------
-    def prepare(self, X: Any, *, label: str = "X") -> State:
-        if isinstance(X, State):
-            return self._ensure_state(X, label)
-        return self.prepare_many([X], labels=[label])[0]
+    # -- the AnalysedMetric hooks ------------------------------------------------------------
+    def _analyse(self, networks: Sequence) -> list[DynamicsResult]:
+        return self.analyse(networks)
 
-    def prepare_many(self, items: Sequence, labels: Sequence[str] | None = None) -> list[State]:
-        """States of many items; networks among them are analysed as batched populations."""
-        items = list(items)
-        labels = list(labels) if labels is not None else [f"network {i}" for i in range(len(items))]
-        results: list = [None] * len(items)
-        networks = []
-        for i, item in enumerate(items):
-            if isinstance(item, State):
-                results[i] = self._ensure_state(item, labels[i])
-            elif isinstance(item, DynamicsResult):
-                results[i] = item
-            elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Mapping):
-                results[i] = DynamicsResult.from_arrays(*item)
-            elif hasattr(item, "step") and hasattr(item, "readout"):
-                networks.append(i)
-            else:
-                raise ValueError(
-                    f"{self.id}: {labels[i]} is a {type(item).__name__}; {self.id} compares networks' dynamics "
-                    "(input = 'network'): give a Network (or Network-like object), a DynamicsResult, or a "
-                    "State it prepared, not a recording")
-        if networks:
-            for i, result in zip(networks, self.analyse([items[i] for i in networks])):
-                results[i] = result
-        return [r if isinstance(r, State) else self._state(r) for r in results]
+    def _as_result(self, item: Any) -> DynamicsResult | None:
+        if isinstance(item, DynamicsResult):
+            return item
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Mapping):
+            return DynamicsResult.from_arrays(*item)
+        return None
+
+    def _results_accepted(self) -> str:
+        return "a DynamicsResult (or its to_arrays() pair)"
 
     def _state(self, result: DynamicsResult) -> State:
         out = dict(self._signature(result))
         arrays = {k: np.ascontiguousarray(v) for k, v in out.items() if isinstance(v, np.ndarray)}
         info = {k: v for k, v in out.items() if not isinstance(v, np.ndarray)}
         info = json.loads(json.dumps(info))
-        digest = hashlib.sha1(json.dumps(info, sort_keys=True).encode())
-        for k in sorted(arrays):
-            digest.update(k.encode() + str(arrays[k].shape).encode() + arrays[k].tobytes())
-        info["fingerprint"] = digest.hexdigest()
+        info["fingerprint"] = fingerprint(json.dumps(info, sort_keys=True).encode(), arrays)
         info["network"] = result.network.get("id", "")
         # what the analysis behind the state cost, so a run from cached states reports it too
         info["analysis_seconds"] = float(result.network.get("analysis_seconds", 0.0))
         return State(metric=self.name, n_samples=result.n_conditions, arrays=arrays, info=info)
-
-    def pairwise(self, items: Sequence) -> np.ndarray:
-        states = self.prepare_many(items)
-        for i, s in enumerate(states[1:], start=1):
-            self._check_pair(states[0], s, "network 0", f"network {i}")
-        return self._pairwise_states(states)
-
-    def _pairwise_states(self, states: list[State]) -> np.ndarray:
-        n = len(states)
-        D = np.zeros((n, n))
-        for i in range(n):
-            for j in range(i + 1, n):
-                if states[i].info.get("fingerprint") != states[j].info.get("fingerprint"):
-                    D[i, j] = D[j, i] = float(self._distance(states[i], states[j]))
-        return D
-
-    @staticmethod
-    def _check_pair(a: State, b: State, la: str, lb: str) -> None:
-        if a.n_samples != b.n_samples:
-            raise ValueError(f"{la} was analysed under {a.n_samples} constant inputs, {lb} under "
-                             f"{b.n_samples}: compare networks of one suite")
 
     # -- for subclasses --------------------------------------------------------------------
     def _signature(self, result: DynamicsResult) -> Mapping[str, Any]:
