@@ -120,6 +120,22 @@ def test_networks_of_different_suites_are_refused(systems):
         metric.distance(a, metric.prepare(other))
 
 
+@pytest.mark.parametrize("mid", IDS + ["ph-fp"])
+def test_cross_is_the_block_of_pairwise(systems, mid):
+    """``cross(a, b)`` is the off-diagonal block of ``pairwise(a + b)`` (the stacked block
+    of a vectorised pairwise, or the loop over pairs), a result in both lists scores 0,
+    and a network of another suite is named."""
+    _, results = systems
+    metric = get_metric(f"{mid}:{SMALL}")
+    a, b = results[:2], [results[2], results[0], results[3]]
+    C = metric.cross(a, b)
+    assert C.shape == (2, 3) and C[0, 1] == 0.0 and (C >= 0).all()
+    np.testing.assert_allclose(C, metric.pairwise(a + b)[:2, 2:], rtol=0, atol=1e-10)
+    other = analyse(bistable(3, seed=5), inputs=kicks(3), constants=np.zeros((2, 3)), **FAST)
+    with pytest.raises(ValueError, match="network 0 of a .*1 constant inputs, network 1 of b with 2"):
+        metric.cross(a, [b[0], other])
+
+
 def test_conjugate_systems():
     """h ↦ M h (M invertible, not orthogonal): same dynamics, different geometry."""
     net = bistable(3, coupling=0.2, seed=7)
