@@ -116,3 +116,47 @@ def test_split_half_ranking_is_perfect_for_metrics_of_graded_noise(tmp_path):
     reliability = ranking_reliability(halves).set_index("score")
     assert reliability.loc["arch_auc", "spearman"] == pytest.approx(1.0)
     assert reliability.loc["arch_auc", "metrics"] == 4
+
+
+class _Networks:
+    """The part of a Zoo that ``with_controls`` reads: its manifest and its length."""
+
+    def __init__(self, rows):
+        self.manifest = pd.DataFrame(rows)
+
+    def __len__(self):
+        return len(self.manifest)
+
+
+@pytest.mark.parametrize("spec, atol", [("cka", 0.0), ("rsa:max_items=40", 0.0), ("procrustes", 1e-12)])
+def test_with_controls_gives_the_joint_matrix_of_the_pair_loop(spec, atol):
+    """One ``cross`` block per cell fills exactly the entries the former loop over
+    ``metric.distance`` did, with the same values (the loop metrics bit for bit, the
+    vectorised CCA / shape family to rounding), and leaves the others NaN."""
+    from simbench.bench.controls import with_controls
+    from simbench.bench.design import Design
+    from simbench.metrics import get_metric
+
+    rng = np.random.default_rng(0)
+    trained = [{"id": f"t-{a}-h8-s{s}", "task": "t", "architecture": a, "hidden": 8, "seed": s,
+                "control": "", "source_id": ""} for a in ("gru", "lstm", "ctrnn-relu-dale") for s in range(3)]
+    controls = [{**row, "id": f"{row['id']}-{c}", "control": c, "source_id": row["id"]}
+                for row in trained for c in ("shuffled", "random")]
+    metric = get_metric(spec)
+    states = [metric.prepare(rng.normal(size=(40, 5)) + k, label=r["id"]) for k, r in enumerate(trained)]
+    control_states = [metric.prepare(rng.normal(size=(40, 6)), label=r["id"]) for r in controls]
+    distance = metric.pairwise(states)
+    design, joint = with_controls(metric, distance, states, _Networks(trained), _Networks(controls), control_states)
+
+    n, m = len(trained), len(controls)
+    expected = Design.from_manifest(pd.concat([pd.DataFrame(trained), pd.DataFrame(controls)], ignore_index=True))
+    assert design.table.equals(expected.table)
+    loop = np.full((n + m, n + m), np.nan)
+    loop[:n, :n] = distance
+    np.fill_diagonal(loop, 0.0)
+    cells = design.cells
+    for c in range(m):
+        for i in np.flatnonzero(cells[:n] == cells[n + c]):
+            loop[i, n + c] = loop[n + c, i] = metric.distance(states[i], control_states[c])
+    assert np.array_equal(np.isnan(joint), np.isnan(loop)) and np.isfinite(joint).sum() == n * n + m + 2 * 3 * (3 * 6)
+    np.testing.assert_allclose(joint, loop, rtol=0, atol=atol)

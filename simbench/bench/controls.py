@@ -2,8 +2,9 @@
 
 ``control_auc`` (:mod:`simbench.bench.design`) compares trained–control pairs of one
 cell with trained–trained pairs of that cell, so only those distances are computed:
-for a cell of n seeds, n · 2n trained–control pairs, not the (3n)² of a full matrix.
-The other entries of the joint matrix are NaN and no score reads them.
+for a cell of n seeds, n · 2n trained–control pairs, not the (3n)² of a full matrix, as
+one :meth:`~simbench.metrics.base.Metric.cross` block per cell (vectorised where the
+metric is). The other entries of the joint matrix are NaN and no score reads them.
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ def with_controls(metric, distance: np.ndarray, states: list, kept, controls, co
     joint[:n, :n] = distance
     np.fill_diagonal(joint, 0.0)
     cells = design.cells
-    for c in range(m):
-        for i in np.flatnonzero(cells[:n] == cells[n + c]):
-            joint[i, n + c] = joint[n + c, i] = metric.distance(states[i], control_states[c])
+    for cell in np.unique(cells[n:]):
+        rows, columns = np.flatnonzero(cells[:n] == cell), n + np.flatnonzero(cells[n:] == cell)
+        if rows.size:
+            block = metric.cross([states[i] for i in rows], [control_states[c - n] for c in columns])
+            joint[np.ix_(rows, columns)] = block
+            joint[np.ix_(columns, rows)] = block.T
     return design, joint
