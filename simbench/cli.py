@@ -116,6 +116,20 @@ def cmd_rescore(args) -> None:
     console.print(f"{len(rows)} rows of zoo {zoo.path.name} rescored in {args.leaderboards}/")
 
 
+def cmd_reliability(args) -> None:
+    from simbench.bench.reliability import reliability_table
+    from simbench.bench.run import default_zoo
+    from simbench.zoo.store import atomic_write_text, load_zoo
+
+    zoo = load_zoo(args.zoo) if args.zoo else default_zoo()
+    table = reliability_table(args.leaderboards, zoo, args.suite)
+    if args.out:
+        atomic_write_text(Path(args.out), table.to_csv(index=False, float_format="%.3f"))
+    wide = table.pivot(index="score", columns="suite", values="spearman").round(2).reset_index()
+    console.print(_table(wide, f"split-half reliability of the metric rankings, zoo {zoo.path.name} "
+                               "(Spearman rho between two disjoint halves of the seeds)"))
+
+
 def cmd_report(args) -> None:
     from simbench.bench.report import write_report
     from simbench.bench.run import default_zoo
@@ -334,6 +348,14 @@ def _add_zoo_commands(commands) -> None:
     report.add_argument("--zoo", default=None, help="zoo directory (default: the committed reference zoo)")
     report.add_argument("--leaderboards", default="leaderboards")
     report.set_defaults(func=cmd_report)
+
+    reliability = commands.add_parser("reliability", help="split-half reliability of the metric rankings, "
+                                      "from the published matrices")
+    reliability.add_argument("--zoo", default=None, help="zoo directory (default: the committed reference zoo)")
+    reliability.add_argument("--leaderboards", default="leaderboards")
+    reliability.add_argument("--suite", nargs="+", default=None)
+    reliability.add_argument("--out", default=None, help="also write the table to this CSV")
+    reliability.set_defaults(func=cmd_reliability)
 
     rescore = commands.add_parser("rescore", help="recompute published rows' scores from their saved matrices")
     rescore.add_argument("--zoo", default=None, help="zoo directory (default: the committed reference zoo)")

@@ -62,3 +62,25 @@ def ranking_reliability(halves: pd.DataFrame) -> pd.DataFrame:
         rho = float(spearmanr(a[score][ok], b[score][ok])[0]) if ok.sum() >= 3 else float("nan")
         out.append({"score": score, "metrics": int(ok.sum()), "spearman": rho})
     return pd.DataFrame(out)
+
+
+def reliability_table(leaderboards, zoo, suites=None) -> pd.DataFrame:
+    """Split-half ranking reliability of every suite of ``zoo`` published in ``leaderboards``.
+
+    One row per suite × score: ``suite``, ``score``, ``metrics`` (metrics ranked in both
+    halves) and ``spearman`` (:func:`ranking_reliability`). A suite without published rows
+    of this zoo is skipped.
+    """
+    folder = Path(leaderboards)
+    tables = []
+    for path in sorted(folder.glob("*.csv")):
+        if (suites and path.stem not in suites) or path.stem not in set(zoo.manifest.suite):
+            continue
+        rows = pd.read_csv(path, usecols=["zoo"])
+        if not (rows["zoo"] == zoo.path.name).any():
+            continue
+        table = ranking_reliability(half_scores(folder, zoo, path.stem))
+        tables.append(table.assign(suite=path.stem)[["suite", "score", "metrics", "spearman"]])
+    if not tables:
+        raise ValueError(f"{folder}: no published rows of zoo {zoo.path.name!r}")
+    return pd.concat(tables, ignore_index=True)
