@@ -7,7 +7,7 @@ import pytest
 import simbench
 from simbench.bench.factors import factor_table, verdict
 from simbench.zoo.controls import CONTROL_SEED, add_controls, control_id, random_weights, shuffled_weights
-from simbench.zoo.store import write_manifest
+from simbench.zoo.store import ZooError, write_manifest
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +61,21 @@ def test_controls_are_stored_never_passed_and_resumable(small_zoo):
         assert row.id == control_id(row.source_id, row.control)
         small_zoo.network(row.id)  # loads, content hash checked
     assert add_controls(small_zoo.path, progress=False) == 0
+
+
+def test_controls_resume_after_a_kill_between_manifest_rebuilds(small_zoo, tmp_path):
+    """A run killed after writing a control but before rebuilding the manifest resumes."""
+    import shutil
+
+    root = tmp_path / "zoo"
+    shutil.copytree(small_zoo.path, root)
+    manifest = pd.read_csv(root / "manifest.csv")
+    dropped = manifest[manifest["control"].astype("string").fillna("") == "random"]["id"].iloc[0]
+    manifest[manifest["id"] != dropped].to_csv(root / "manifest.csv", index=False)  # as the kill left it
+    with pytest.raises(ZooError, match="incomplete manifest"):
+        simbench.load_zoo(root)
+    assert add_controls(root, progress=False) == 0
+    assert dropped in simbench.load_zoo(root).ids
 
 
 def test_random_control_is_a_fresh_initialisation(small_zoo):

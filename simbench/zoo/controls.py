@@ -126,8 +126,9 @@ def add_controls(root, kinds=CONTROLS, progress: bool = True) -> int:
     """Store both controls of every trained network of the zoo at ``root`` that lacks them.
 
     Resumable: controls already present are kept. Returns how many were written; the
-    manifest is rebuilt once at the end (and after every 50 networks, so an interrupted
-    run keeps its work).
+    manifest is rebuilt from the networks' metadata first (so controls written by a run
+    killed before its next rebuild are listed, not refused), after every 50 networks and
+    at the end.
     """
     from pathlib import Path
 
@@ -136,6 +137,7 @@ def add_controls(root, kinds=CONTROLS, progress: bool = True) -> int:
     from simbench.zoo.store import load_zoo, write_manifest, write_network
 
     root = Path(root)
+    write_manifest(root)  # a run killed between two manifest rebuilds left controls it does not list
     zoo = load_zoo(root)
     manifest = zoo.manifest
     trained = manifest[manifest["control"].astype("string").fillna("") == ""] if "control" in manifest else manifest
