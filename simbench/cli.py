@@ -173,7 +173,8 @@ def cmd_run(args) -> int:
             rows = run_benchmark(metric, zoo=args.zoo, suites=args.suite, out=args.out, workers=args.workers,
                                  scheduler=args.scheduler, n_boot=args.bootstrap, topology=args.topology,
                                  controls=args.controls, resume=args.resume,
-                                 undefined_suites="skip" if args.metric == ["all"] else "error")
+                                 undefined_suites="skip" if args.metric == ["all"] else "error",
+                                 seeds_per_cell=args.seeds_per_cell)
         except Exception as error:
             if args.debug:
                 raise
@@ -382,6 +383,8 @@ def _add_benchmark_commands(commands) -> None:
     run.add_argument("--no-topology", dest="topology", action="store_false",
                      help="leave topology_rho and ood_rho empty (they need every network's fixed points "
                           "and OOD maps)")
+    run.add_argument("--seeds-per-cell", type=at_least(2), default=None,
+                     help="score only the K lowest seeds of each cell (a documented subsample; the row says so)")
     run.add_argument("--resume", action="store_true",
                      help="skip the suites whose row for this metric and these networks is already in --out")
     run.add_argument("--no-controls", dest="controls", action="store_false",

@@ -167,8 +167,10 @@ def test_published_topology_matrix_is_reused(varied_zoo, tmp_path):
     marked = published + 7.0  # a change that only the published file carries
     marked.to_csv(path)
     np.testing.assert_allclose(topology_reference(kept, "memory3", tmp_path), marked.loc[kept.ids, kept.ids])
-    other = kept.filter(seed=0)  # another set of networks: computed, not read
-    assert topology_reference(other, "memory3", tmp_path).max() < 7.0
+    other = kept.filter(seed=0)  # a subset of the published networks: the block is read
+    np.testing.assert_allclose(topology_reference(other, "memory3", tmp_path), marked.loc[other.ids, other.ids])
+    marked.iloc[1:, 1:].to_csv(path)  # a matrix that misses one of the networks: computed, not read
+    assert topology_reference(kept, "memory3", tmp_path).max() < 7.0
 
 
 def test_cli_fixed_points_prints_and_plots(varied_zoo, tmp_path, capsys):
@@ -262,3 +264,28 @@ def test_rescore_reproduces_the_run_and_fills_references_from_published_matrices
     assert again.loc["cca", "ood_rho"] == pytest.approx(expected, abs=1e-12)
     table = pd.read_csv(tmp_path / "memory3.csv").set_index("metric")
     assert table.loc["cca", "ood_rho"] == pytest.approx(expected, abs=1e-12)  # published
+
+
+def test_first_seeds_keeps_the_lowest_passing_seeds_of_every_cell(tmp_path):
+    from simbench.bench.run import first_seeds
+    from simbench.zoo.store import Zoo
+
+    rows = [{"id": f"{t}-{a}-h{h}-s{k}", "task": t, "architecture": a, "hidden": h, "seed": k}
+            for t in ("x", "y") for a in ("gru", "lstm") for h in (32, 64) for k in (4, 0, 3, 1, 2)
+            if not (t == "y" and a == "gru" and h == 64 and k == 0)]  # one cell lacks seed 0
+    zoo = Zoo(tmp_path, pd.DataFrame(rows))
+    sub = first_seeds(zoo, 2)
+    seeds = sub.manifest.groupby(["task", "architecture", "hidden"]).seed.apply(sorted)
+    assert len(seeds) == 8 and all(s == [0, 1] for s in seeds.drop(("y", "gru", 64)))
+    assert seeds[("y", "gru", 64)] == [1, 2]
+    assert list(sub.manifest.index) == sorted(sub.manifest.index)  # the zoo's order is kept
+    assert len(first_seeds(zoo, 99)) == len(zoo) and first_seeds(zoo, None) is zoo
+    with pytest.raises(ValueError, match="at least 2"):
+        first_seeds(zoo, 1)
+
+
+def test_a_subsampled_row_says_so(varied_zoo, tmp_path):
+    rows = run_benchmark("cca", zoo=varied_zoo, out=tmp_path, n_boot=5, seeds_per_cell=2)
+    assert rows.seeds_per_cell[0] == 2
+    assert pd.isna(run_benchmark("cca", zoo=varied_zoo, out=tmp_path, n_boot=5).seeds_per_cell[0])
+    assert pd.isna(pd.read_csv(tmp_path / "memory3.csv").seeds_per_cell[0])  # replaced by the full row

@@ -137,15 +137,20 @@ def reference_matrix(kept: Zoo, suite: str, out, spec: str) -> np.ndarray | None
     """The distance of metric ``spec`` (default parameters) between ``kept``'s networks.
 
     Read from the published matrix when ``out`` holds a row of that metric for this
-    suite and this exact set of networks (its zoo hash); otherwise computed (from the
-    zoo's cached analyses where the metric has them). ``None`` where the metric is not
-    defined on ``suite`` (``ood`` outside ``cddm``).
+    suite and zoo whose matrix covers ``kept``'s networks (this exact set, or a superset
+    such as the full zoo when ``kept`` is a subsample); otherwise computed (from the zoo's
+    cached analyses where the metric has them). ``None`` where the metric is not defined
+    on ``suite`` (``ood`` outside ``cddm``).
     """
     metric = for_suite(get_metric(spec), suite)
     if not applies_to(metric, suite):
         return None
-    if published_row(out, suite, metric.name, kept) is not None:
-        return load_distances(out, suite, metric.name).loc[kept.ids, kept.ids].to_numpy(dtype=float)
+    path = Path(out) / f"{suite}.csv"
+    table = pd.read_csv(path, keep_default_na=False, na_values=[""]) if path.exists() else None
+    if table is not None and ((table.params == metric.name) & (table.zoo == kept.path.name)).any():
+        published = load_distances(out, suite, metric.name)
+        if set(kept.ids) <= set(published.index):
+            return published.loc[kept.ids, kept.ids].to_numpy(dtype=float)
     return distances(metric, kept)[0]
 
 
@@ -180,9 +185,25 @@ def _pad(matrix: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
+def first_seeds(kept: Zoo, per_cell: int | None) -> Zoo:
+    """``kept`` with only the ``per_cell`` lowest seeds of each task × architecture × width
+    cell (all of them when ``per_cell`` is None): a documented subsample for metrics whose
+    all-pairs cost does not fit, with every cell and factor still present."""
+    if per_cell is None:
+        return kept
+    if per_cell < 2:
+        raise ValueError(f"seeds per cell must be at least 2 (a cell's two seeds are the negative pairs), "
+                         f"got {per_cell!r}")
+    manifest = kept.manifest.sort_values("seed", kind="stable")
+    chosen = manifest.groupby(["task", "architecture", "hidden"], sort=False).head(per_cell)
+    return type(kept)(kept.path, kept.manifest.loc[kept.manifest.index.isin(chosen.index)])
+
+
 def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=1000,
-                topology_from="leaderboards", controls: bool = True) -> SuiteResult:
-    """Distances and scores of one metric on one suite's networks above threshold.
+                topology_from="leaderboards", controls: bool = True,
+                seeds_per_cell: int | None = None) -> SuiteResult:
+    """Distances and scores of one metric on one suite's networks above threshold
+    (the ``seeds_per_cell`` lowest seeds of each cell only, when given: :func:`first_seeds`).
 
     ``controls``: score the zoo's untrained controls of these networks too
     (``control_auc``; :mod:`simbench.bench.controls`), when the zoo has them.
@@ -192,7 +213,7 @@ def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=
     leaves ``topology_rho`` and ``ood_rho`` empty.
     """
     get_suite(suite)
-    kept = zoo.filter(suite=suite, passed=True)
+    kept = first_seeds(zoo.filter(suite=suite, passed=True), seeds_per_cell)
     if len(kept) < 2:
         raise ValueError(f"suite {suite!r}: {len(kept)} network(s) above threshold in {zoo.path}; need 2")
     metric = for_suite(metric, suite)
@@ -211,6 +232,7 @@ def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=
         "metric": metric.id, "params": metric.name, "kind": metric.kind, "suite": suite,
         "zoo": zoo.path.name, "zoo_hash": kept.hash[:16], "n_networks": len(kept),
         "n_architectures": manifest.architecture.nunique(), "n_tasks": manifest.task.nunique(),
+        "seeds_per_cell": seeds_per_cell,
     }
     row.update(scores)
     row.update({
@@ -223,7 +245,8 @@ def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=
 
 def run_benchmark(metric_spec: str, zoo=None, suites=None, out="leaderboards", workers=1,
                   scheduler=None, n_boot=1000, topology: bool = True, controls: bool = True,
-                  resume: bool = False, undefined_suites: str = "error") -> pd.DataFrame:
+                  resume: bool = False, undefined_suites: str = "error",
+                  seeds_per_cell: int | None = None) -> pd.DataFrame:
     """Score ``metric_spec`` on every requested suite, then publish rows and matrices.
 
     ``topology=False`` skips ``topology_rho`` and ``ood_rho`` (they need every network's
@@ -231,7 +254,8 @@ def run_benchmark(metric_spec: str, zoo=None, suites=None, out="leaderboards", w
     defined; naming a suite it is not defined on is an error (``undefined_suites="skip"``
     drops it instead, as ``--metric all`` does). ``resume=True`` skips the
     suites already published for this metric and these networks (:func:`published_row`).
-    Returns the rows computed now.
+    ``seeds_per_cell``: score only the lowest seeds of each cell (:func:`first_seeds`; the
+    row says so in its ``seeds_per_cell`` column). Returns the rows computed now.
     """
     check_output_folder(out)  # before any work: a bad --out fails now, not after the computing
     if workers < 1:
@@ -240,10 +264,10 @@ def run_benchmark(metric_spec: str, zoo=None, suites=None, out="leaderboards", w
     zoo = load_zoo(zoo) if zoo else default_zoo()
     chosen = chosen_suites(metric, zoo, suites, undefined_suites)
     if resume:
-        chosen = [s for s in chosen if published_row(out, s, for_suite(metric, s).name,
-                                                     zoo.filter(suite=s, passed=True)) is None]
-    results = [score_suite(metric, zoo, suite, workers, scheduler, n_boot, out if topology else None, controls)
-               for suite in chosen]
+        chosen = [s for s in chosen if published_row(
+            out, s, for_suite(metric, s).name, first_seeds(zoo.filter(suite=s, passed=True), seeds_per_cell)) is None]
+    results = [score_suite(metric, zoo, suite, workers, scheduler, n_boot, out if topology else None, controls,
+                           seeds_per_cell) for suite in chosen]
     for result in results:  # publish only once every suite has succeeded; matrix and row together
         publish(out, result.row["suite"], result.row, result.ids, result.distance)
     return pd.DataFrame([r.row for r in results])
