@@ -88,7 +88,7 @@ def cmd_zoo_analyse(args) -> None:
 def cmd_zoo_controls(args) -> None:
     from simbench.zoo.controls import add_controls
 
-    written = add_controls(args.zoo)
+    written = add_controls(args.zoo, threads=args.threads)
     console.print(f"{args.zoo}: {written} untrained controls written (shuffled and random per trained network)")
 
 
@@ -336,6 +336,7 @@ def _add_zoo_commands(commands) -> None:
     controls = zoo.add_parser("controls", help="add the untrained controls (shuffled, random) of every "
                               "trained network to a zoo")
     controls.add_argument("zoo")
+    controls.add_argument("--threads", type=at_least(1), default=1, help="torch threads (default 1)")
     controls.set_defaults(func=cmd_zoo_controls)
 
     factors = commands.add_parser("factors", help="activation vs Dale's law per metric and suite, from the leaderboards")

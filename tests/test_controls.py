@@ -175,3 +175,16 @@ def test_with_controls_gives_the_joint_matrix_of_the_pair_loop(spec, atol):
             loop[i, n + c] = loop[n + c, i] = metric.distance(states[i], control_states[c])
     assert np.array_equal(np.isnan(joint), np.isnan(loop)) and np.isfinite(joint).sum() == n * n + m + 2 * 3 * (3 * 6)
     np.testing.assert_allclose(joint, loop, rtol=0, atol=atol)
+
+
+def test_controls_evaluate_on_the_threads_asked_for_and_restore_them(monkeypatch, tmp_path):
+    import torch
+
+    from simbench.zoo import controls
+
+    seen = []
+    monkeypatch.setattr(controls, "_add_controls", lambda root, kinds, progress: seen.append(torch.get_num_threads()) or 0)
+    before = torch.get_num_threads()
+    assert add_controls(tmp_path, progress=False) == 0 and seen == [1]
+    add_controls(tmp_path, progress=False, threads=2)
+    assert seen == [1, 2] and torch.get_num_threads() == before

@@ -122,14 +122,27 @@ def make_controls(weights: dict[str, np.ndarray], metadata: dict) -> dict[str, t
             for kind, w in made.items()}
 
 
-def add_controls(root, kinds=CONTROLS, progress: bool = True) -> int:
+def add_controls(root, kinds=CONTROLS, progress: bool = True, threads: int = 1) -> int:
     """Store both controls of every trained network of the zoo at ``root`` that lacks them.
 
     Resumable: controls already present are kept. Returns how many were written; the
     manifest is rebuilt from the networks' metadata first (so controls written by a run
     killed before its next rebuild are listed, not refused), after every 50 networks and
-    at the end.
+    at the end. ``threads``: torch threads while evaluating the controls (restored
+    afterwards); one is fastest for these small batches, and on a loaded machine more
+    than one made the evaluation hundreds of times slower (measured: 4 controls a
+    minute with torch's default of 2 threads at load 10, against the whole benchmark
+    zoo's 2106 in ten minutes with one).
     """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _add_controls(root, kinds, progress)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _add_controls(root, kinds, progress: bool) -> int:
     from pathlib import Path
 
     from rich.progress import Progress
