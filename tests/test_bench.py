@@ -215,6 +215,17 @@ def test_a_metric_runs_only_on_the_suites_it_declares(zoo_dir, tmp_path):
     assert run_benchmark(CDDMOnly(), zoo=zoo_dir, out=tmp_path, n_boot=5).empty
     assert run_benchmark(CDDMOnly(), zoo=zoo_dir, out=tmp_path, suites=["memory3"], n_boot=5,
                          undefined_suites="skip").empty
+    assert run_benchmark(CDDMOnly(), zoo=zoo_dir, out=tmp_path, suites=["memory3"], n_boot=5,
+                         undefined_suites="skip").empty
+    from simbench.bench.run import chosen_suites
+    from simbench.zoo.store import load_zoo
+
+    assert chosen_suites(CDDMOnly(), load_zoo(zoo_dir), None) == []
+    from simbench.zoo.store import Zoo
+
+    both = Zoo(tmp_path, pd.DataFrame({"id": ["a", "b"], "suite": ["memory3", "cddm"]}))
+    assert chosen_suites(CDDMOnly(), both, ["memory3", "cddm"]) == ["cddm"]  # the other is dropped
+    assert chosen_suites(CDDMOnly(), both, None) == ["cddm"]
     with pytest.raises(ValueError, match="defined on the cddm suite.* only, not on 'memory3'"):
         run_benchmark(CDDMOnly(), zoo=zoo_dir, out=tmp_path, suites=["memory3"], n_boot=5)
     assert not (tmp_path / "memory3.csv").exists()

@@ -251,8 +251,9 @@ def run_benchmark(metric_spec: str, zoo=None, suites=None, out="leaderboards", w
 
     ``topology=False`` skips ``topology_rho`` and ``ood_rho`` (they need every network's
     fixed points and OOD maps). Suites default to those of the zoo on which the metric is
-    defined; naming a suite it is not defined on is an error (``undefined_suites="skip"``
-    drops it instead, as ``--metric all`` does). ``resume=True`` skips the
+    defined; named suites it is not defined on are dropped, and naming none it is defined
+    on is an error (``undefined_suites="skip"``: an empty result instead, as ``--metric
+    all`` does). ``resume=True`` skips the
     suites already published for this metric and these networks (:func:`published_row`).
     ``seeds_per_cell``: score only the lowest seeds of each cell (:func:`first_seeds`; the
     row says so in its ``seeds_per_cell`` column). Returns the rows computed now.
@@ -274,15 +275,17 @@ def run_benchmark(metric_spec: str, zoo=None, suites=None, out="leaderboards", w
 
 
 def chosen_suites(metric, zoo: Zoo, suites=None, undefined: str = "error") -> list[str]:
-    """The suites a run scores: ``suites`` (checked; those ``metric`` is not defined on
-    raise, or are dropped with ``undefined="skip"``), or every suite of ``zoo`` on which
-    ``metric`` is defined, in :data:`SUITES` order."""
+    """The suites a run scores: those of ``suites`` (checked) on which ``metric`` is defined,
+    or every such suite of ``zoo`` in :data:`SUITES` order. Named suites that the metric is
+    not defined on are dropped; if that leaves none, ``undefined="error"`` raises (one
+    error naming the suites it is defined on) and ``"skip"`` returns ``[]``."""
     present = list(dict.fromkeys(zoo.manifest.suite))
     for suite in suites or []:
         get_suite(suite)
         if suite not in present:
             raise ValueError(f"suite {suite!r} has no networks in {zoo.path}; it has {', '.join(present)}")
-        if undefined == "error" and not applies_to(metric, suite):
-            raise ValueError(f"{metric.id} is defined on the {', '.join(type(metric).suites)} suite(s) only, "
-                             f"not on {suite!r}")
-    return [s for s in (suites or [s for s in SUITES if s in present]) if applies_to(metric, s)]
+    chosen = [s for s in (suites or [s for s in SUITES if s in present]) if applies_to(metric, s)]
+    if suites and not chosen and undefined == "error":
+        raise ValueError(f"{metric.id} is defined on the {', '.join(type(metric).suites)} suite(s) only, "
+                         f"not on {', '.join(repr(s) for s in suites)}")
+    return chosen
