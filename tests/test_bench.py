@@ -300,3 +300,21 @@ def test_a_subsampled_row_says_so(varied_zoo, tmp_path):
     assert rows.seeds_per_cell[0] == 2
     assert pd.isna(run_benchmark("cca", zoo=varied_zoo, out=tmp_path, n_boot=5).seeds_per_cell[0])
     assert pd.isna(pd.read_csv(tmp_path / "memory3.csv").seeds_per_cell[0])  # replaced by the full row
+
+
+def test_large_matrices_are_saved_gzipped_and_read_back_exactly(tmp_path):
+    from simbench.bench import leaderboard
+
+    n = leaderboard.COMPRESS_ABOVE + 1
+    ids = [f"net{i}" for i in range(n)]
+    x = np.random.default_rng(0).random((n, n))
+    big = x + x.T
+    path = leaderboard.save_distances(tmp_path, "s", "m:a=1", ids, big)
+    assert path.name.endswith(".csv.gz") and leaderboard.distance_path(tmp_path, "s", "m:a=1") == path
+    read = leaderboard.load_distances(tmp_path, "s", "m:a=1")
+    assert list(read.index) == ids and np.array_equal(read.to_numpy(), big)  # bit for bit
+    first = path.read_bytes()
+    assert leaderboard.save_distances(tmp_path, "s", "m:a=1", ids, big).read_bytes() == first  # reproducible
+    assert leaderboard.save_distances(tmp_path, "s", "m:a=1", ids[:3], big[:3, :3]).suffix == ".csv"
+    assert not path.exists()  # the smaller matrix replaced the gzipped one: no stale copy
+    assert leaderboard.load_distances(tmp_path, "s", "m:a=1").shape == (3, 3)
