@@ -17,6 +17,7 @@ half of a result is published alone.
 from __future__ import annotations
 
 import fcntl
+import gzip
 import os
 import re
 from contextlib import contextmanager
@@ -131,10 +132,16 @@ def save_distances(directory, suite: str, metric_name: str, ids, distance) -> Pa
     plain, packed = distance_paths(directory, suite, metric_name)
     path, stale = (packed, plain) if len(ids) > COMPRESS_ABOVE else (plain, packed)
     frame = pd.DataFrame(np.asarray(distance), index=list(ids), columns=list(ids))
-    compression = {"method": "gzip", "mtime": 0} if path is packed else None  # mtime 0: same bytes each time
-    atomic_write(path, lambda tmp: frame.to_csv(tmp, compression=compression))
+    atomic_write(path, lambda tmp: _write_gzip(tmp, frame) if path is packed else frame.to_csv(tmp))
     stale.unlink(missing_ok=True)
     return path
+
+
+def _write_gzip(path: Path, frame: pd.DataFrame) -> None:
+    """``frame`` as gzipped CSV with no name or time in the header: the same matrix gives
+    the same bytes (pandas' gzip writer stores the temporary file's name)."""
+    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as packed:
+        packed.write(frame.to_csv().encode())
 
 
 def load_distances(directory, suite: str, metric_name: str) -> pd.DataFrame:
