@@ -2,10 +2,12 @@
 
     python scripts/which_metric_table.py [--leaderboards DIR] [--zoo NAME]
 
-One row per published metric configuration: architecture and task AUROCs on the
-memory3 suite (three tasks, eleven architectures), the rank correlation with the
-fixed-point-topology distance there, and the activation-vs-Dale difference on the
-cddm suite (Tolmachev & Engel 2025), each with its 95 % interval.
+One row per published metric configuration: on the memory3 suite (three tasks, eleven
+architectures) the architecture and task AUROCs, the AUROC of trained vs untrained
+controls and the rank correlation with the fixed-point-topology distance; on the cddm
+suite the activation-vs-Dale difference (Tolmachev & Engel 2025) and the rank
+correlation with out-of-distribution behaviour; each with its 95 % interval. Columns
+that no row of the zoo fills (e.g. control_auc on a zoo without controls) are left out.
 """
 
 from __future__ import annotations
@@ -15,23 +17,36 @@ from pathlib import Path
 
 import pandas as pd
 
+#: (suite, score, header) of each column, in order
+COLUMNS = [("memory3", "arch_auc", "arch_auc (memory3)"), ("memory3", "task_auc", "task_auc (memory3)"),
+           ("memory3", "control_auc", "control_auc (memory3)"),
+           ("memory3", "topology_rho", "topology_rho (memory3)"),
+           ("cddm", "activation_vs_dale", "activation − Dale (cddm)"), ("cddm", "ood_rho", "ood_rho (cddm)")]
+
 
 def cell(row, name):
-    value, low, high = row[name], row[f"{name}_low"], row[f"{name}_high"]
-    return "—" if pd.isna(value) else f"{value:.2f} [{low:.2f}, {high:.2f}]"
+    if row is None or pd.isna(row[name]):
+        return "—"
+    return f"{row[name]:.2f} [{row[f'{name}_low']:.2f}, {row[f'{name}_high']:.2f}]"
+
+
+def suite_rows(folder: Path, suite: str, zoo: str) -> pd.DataFrame:
+    """The zoo's rows of one suite, indexed by params with the suite's condition count
+    removed (``rsa:...,n_conditions=24`` and ``n_conditions=450`` are one configuration)."""
+    rows = pd.read_csv(folder / f"{suite}.csv").query("zoo == @zoo")
+    return rows.set_index(rows["params"].str.replace(r",?n_conditions=\d+", "", regex=True))
 
 
 def table(folder: Path, zoo: str) -> str:
-    memory = pd.read_csv(folder / "memory3.csv").query("zoo == @zoo").set_index("params")
-    cddm = pd.read_csv(folder / "cddm.csv").query("zoo == @zoo").set_index("params")
-    lines = ["| metric | kind | arch_auc (memory3) | task_auc (memory3) | topology_rho (memory3) | "
-             "activation − Dale (cddm) |", "|---|---|---|---|---|---|"]
-    for params, row in memory.sort_values(["kind", "arch_auc"], ascending=[True, False]).iterrows():
-        other = cddm.loc[params.replace("n_conditions=24", "n_conditions=450")] if params.replace(
-            "n_conditions=24", "n_conditions=450") in cddm.index else None
-        diff = cell(other, "activation_vs_dale") if other is not None else "—"
-        lines.append(f"| `{params.split(':')[0] if len(params) > 40 else params}` | {row['kind']} | "
-                     f"{cell(row, 'arch_auc')} | {cell(row, 'task_auc')} | {cell(row, 'topology_rho')} | {diff} |")
+    suites = {s: suite_rows(folder, s, zoo) for s in {s for s, _, _ in COLUMNS}}
+    shown = [c for c in COLUMNS if suites[c[0]][c[1]].notna().any()]
+    lines = ["| metric | kind | " + " | ".join(h for _, _, h in shown) + " |", "|---|---|" + "---|" * len(shown)]
+    memory = suites["memory3"].sort_values(["kind", "arch_auc"], ascending=[True, False])
+    only_cddm = suites["cddm"][~suites["cddm"].index.isin(memory.index)]  # ood, latent-circuit
+    for key, row in pd.concat([memory, only_cddm]).iterrows():
+        name = row["params"].split(":")[0] if len(row["params"]) > 40 else row["params"]
+        cells = [cell(suites[s].loc[key] if key in suites[s].index else None, score) for s, score, _ in shown]
+        lines.append(f"| `{name}` | {row['kind']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
