@@ -42,3 +42,14 @@ def test_report_supports_what_the_rows_show_and_flags_the_rest(tmp_path):
     assert "**supported**" in lines["traj-lsq"] and "**not run**" in lines["selectivity"]
     assert "Where the zoo disagrees" in text
     assert (tmp_path / "report").is_dir()
+
+
+def test_paper_b_claims_name_only_the_metrics_defined_on_each_suite():
+    from simbench.bench.report import PAPER_B_METRICS, tolmachev_claims
+
+    rows = pd.DataFrame({"suite": ["cddm", "gonogo"], "metric": ["cca", "cca"]})
+    claims = tolmachev_claims(rows)
+    by_suite = {s: [c.metric for c in claims if c.suite == s] for s in ("cddm", "gonogo")}
+    assert by_suite["cddm"] == list(PAPER_B_METRICS)  # ood and latent-circuit are defined there
+    assert "ood" not in by_suite["gonogo"] and "latent-circuit" not in by_suite["gonogo"]
+    assert "selectivity" in by_suite["gonogo"] and all(c.verdict == "not run" for c in claims)

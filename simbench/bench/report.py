@@ -121,13 +121,21 @@ def maheswaranathan_claims(rows: pd.DataFrame, leaderboards=None, zoo=None) -> l
 PAPER_B_SUITES = ("cddm", "gonogo", "memorynumber")
 
 
+def _defined_on(metric_id: str, suite: str) -> bool:
+    """Whether a metric is defined on a suite (``ood`` and ``latent-circuit``: cddm only)."""
+    from simbench.bench.run import applies_to
+    from simbench.metrics import get_metric
+
+    return applies_to(get_metric(metric_id), suite)
+
+
 def tolmachev_claims(rows: pd.DataFrame, suites=PAPER_B_SUITES) -> list[Claim]:
     """Activation dominates Dale's law, per analysis of the paper (module docstring), on
-    the paper's tasks that the zoo has rows for."""
+    the paper's tasks that the zoo has rows for (each with the metrics defined on it)."""
     paper = "Tolmachev & Engel 2025"
     claims = []
     for suite in [s for s in suites if s in set(rows["suite"])]:
-        for metric in PAPER_B_METRICS:
+        for metric in [m for m in PAPER_B_METRICS if _defined_on(m, suite)]:
             row = _first(rows, suite, metric)
             if row is None:
                 claims.append(Claim(paper, "activation dominates Dale's law", suite, metric, "no published row",
