@@ -21,7 +21,17 @@ geometry of their states. A recording ``[samples, units]`` is read as trajectori
 
        A = ( (V₋ᵀV₋ + ridge·I)⁻¹ V₋ᵀ V₊ )ᵀ          (r × r)
 
-   ``prepare`` fits A once per network (one SVD and one r×r solve).
+   ``prepare`` fits A once per network. Only the first r singular vectors are needed,
+   so the full SVD of H (rows × units·n_delays, 128,700 × 480 on the cddm suite) is
+   not computed: the Gram matrix HᵀH is assembled from lagged products of the
+   recording without forming H, its leading r + 10 eigenvectors W span the leading
+   right singular subspace, and the thin SVD of ``H W`` (a Rayleigh–Ritz step) gives
+   V and Σ to the accuracy of a full SVD (:func:`fit_operator`; on every suite of the
+   reference zoo A agrees with the full SVD's to ≤ 3e-12 relative, tested). A Gram
+   matrix cannot resolve singular values below ≈ sqrt(eps)·σ₁, so when σ_r < 1e-5·σ₁
+   (:data:`GRAM_FLOOR`; measured error there ≈ 1e-12, 1.5e-8 at σ_r ≈ 4e-7·σ₁) or the
+   Hankel matrix is too small to gain, the full SVD is used (``method="svd"`` forces
+   it). Then one r×r solve.
 4. **Pair step.** ``score="angular"`` (default; the paper's Procrustes analysis over
    vector fields): with unit-Frobenius-norm operators Â, B̂ zero-padded to a common
    size n::
@@ -29,21 +39,22 @@ geometry of their states. A recording ``[samples, units]`` is read as trajectori
        d = arccos( max_{C ∈ O(n)} ⟨Â, C B̂ Cᵀ⟩_F )          ∈ [0, π]
 
    (equivalently min_C ‖Â − C B̂ Cᵀ‖_F = sqrt(2 − 2 cos d)). The maximisation over the
-   orthogonal group is non-convex; it is solved in torch (float64) by Adam on the
-   group (:func:`align_operators`: closed-form body-frame gradient skew(Cᵀ∇f), Adam
-   moments, Cayley retraction, so C stays orthogonal) for ``iters`` steps with learning
+   orthogonal group is non-convex; it is solved in float64 by Adam on the group
+   (:func:`align_operators`: closed-form body-frame gradient skew(Cᵀ∇f), Adam moments,
+   Cayley retraction, so C stays orthogonal; run in the frame of C, on Ã = CᵀAC, so that
+   a step costs four n×n products and one inverse) for ``iters`` steps with learning
    rate ``lr`` from ``restarts`` starting points — C = I, the reflection
    diag(−1, 1, …, 1) (the other component of O(n)), the match of the eigenbases of the
-   symmetric parts (:func:`spectral_start`), then random rotations from seed ``seed``
-   — all restarts (and, in :meth:`DSA.pairwise`, all pairs) optimised as one batch.
-   The best alignment seen is kept, so d is an upper bound of the exact value. The
-   pair is always solved in a canonical order (by a digest of the two operators), so
+   symmetric parts (:func:`spectral_start`), then random rotations from seed ``seed`` —
+   all restarts (and, in :meth:`DSA.pairwise`, all pairs) optimised as one batch. The
+   best alignment seen is kept, so d is an upper bound of the exact value. The pair is
+   always solved in a canonical order (by a digest of the two operators), so
    ``d(X, Y) == d(Y, X)`` exactly; solving it in the other order changes d by no more
    than the optimiser tolerance (tested). Measured optimiser tolerance: 8 pairs of
-   random, unrelated 15×15 operators (d ≈ 0.33–0.42): within 0.014 rad of the best of
-   24 restarts × 5000 steps, and solving a pair in the other order changes d by
-   ≤ 0.014 rad; 28 pairs of DMD operators of small oscillator / line-attractor
-   systems (rank 8): within 0.007 rad of the best known.
+   random, unrelated 15×15 operators (d ≈ 0.33–0.42): within 0.014 rad of the best of 24
+   restarts × 5000 steps, and solving a pair in the other order changes d by
+   ≤ 0.014 rad; 28 pairs of DMD operators of small oscillator / line-attractor systems
+   (rank 8): within 0.007 rad of the best known.
 
    ``score="wasserstein"`` (the default of the authors' current package, ``dsa-metric``
    2.x): the operators' eigenvalues λ (of A, not normalised) and μ are two point sets in
@@ -86,32 +97,57 @@ so it **holds** up to the optimiser's tolerance (Ostrow et al. 2023, Williams et
 2021); ``wasserstein`` W_p is a metric on eigenvalue multisets, so it holds
 (pseudometric on networks).
 
-Cost (measured on the 2-core machine while other jobs kept it at load ≈ 4, so
-upper bounds; ``metrics/measurements/dsa_agreement.py``): recordings 8 conditions ×
-100 steps × 32 units, defaults (n_delays 15, rank 15): ``prepare`` (one SVD of the
-688 × 480 Hankel matrix) 0.43 s per network; the angular pair step 57 ms per pair in
-:meth:`DSA.pairwise` (66 pairs × 8 restarts optimised as one batch; at most
-``PAIR_BLOCK`` = 256 pairs per batch) and 0.1 s for a single ``distance``;
-the Wasserstein score 0.12 ms per pair. The authors' package took 2.6–9 s per pair
-(angular, 1500 steps, float32) on the same machine.
+Cost (measured on the 2-core machine while other jobs kept it at load ≈ 3.5, so upper
+bounds; defaults n_delays 15, rank 15; ratios from ``tests/benchmarks/bench_dsa.py``,
+old and new implementation in one process on the reference zoo's recordings, one BLAS
+and torch thread): ``prepare`` on cddm (450 conditions × 300 steps, Hankel matrix
+128,700 × 480) 0.65–0.75 s per network against 11.8–13.2 s for the full SVD (17.5–18×);
+memory3 (4,464 × 480) 0.06 s (6.3×), context 6.5×, oscillation and memorynumber 4.6×,
+gonogo (506 × 480) 2.9×, with A equal to ≤ 3e-14 relative. The angular pair step
+30 ms per pair in :meth:`DSA.pairwise` (64 pairs × 8 restarts optimised as one batch;
+at most ``PAIR_BLOCK`` = 256 pairs per batch) against 56 ms for the former optimiser
+(1.9×; same iteration, results equal to ≤ 4e-8 rad), 0.09 s for a single ``distance``
+(1.6×); the Wasserstein score 0.12 ms per pair. With 2 threads, the default on 2
+cores, on that busy machine threaded OpenBLAS and torch's OpenMP spin, so the former
+implementation took 10 s for a 1,166 × 480 full SVD and 3.2 s per pair (460× and 91×
+the new paths, which keep their small products on one thread and split a batch over
+Python threads). The authors' package took 2.6–9 s per pair (angular, 1500 steps,
+float32) on the same machine.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
+import scipy.linalg
 import torch
+from threadpoolctl import ThreadpoolController
 
 from simbench.metrics.base import Metric, Param, State, _same_input
 
+_BLAS = ThreadpoolController()
 #: pairs optimised together in one batch by :meth:`DSA.pairwise`
 PAIR_BLOCK = 256
 #: batches with fewer pairs run on one torch thread
 SMALL_BATCH = 32
+#: leading singular vectors computed beyond ``rank`` by the Gram path of :func:`fit_operator`
+GRAM_OVERSAMPLE = 10
+#: the Gram path is used only while σ_rank ≥ GRAM_FLOOR · σ₁ (else the full SVD)
+GRAM_FLOOR = 1e-5
+
+
+def _embedded_length(T: int, n_delays: int, delay_interval: int) -> int:
+    """Rows per condition of the delay embedding, time' = time − (n_delays − 1)·τ."""
+    Te = T - (n_delays - 1) * delay_interval
+    if Te < 1:
+        raise ValueError(f"dsa: {n_delays} delays spaced {delay_interval} need more than "
+                         f"{T} time points per condition")
+    return Te
 
 
 def hankel(traj: np.ndarray, n_delays: int, delay_interval: int) -> np.ndarray:
@@ -121,30 +157,121 @@ def hankel(traj: np.ndarray, n_delays: int, delay_interval: int) -> np.ndarray:
     authors' ``embed_signal_torch``), with time' = time − (n_delays − 1)·τ.
     """
     C, T, d = traj.shape
-    Te = T - (n_delays - 1) * delay_interval
-    if Te < 1:
-        raise ValueError(f"dsa: {n_delays} delays spaced {delay_interval} need more than "
-                         f"{T} time points per condition")
+    Te = _embedded_length(T, n_delays, delay_interval)
     blocks = [traj[:, (n_delays - 1 - k) * delay_interval:(n_delays - 1 - k) * delay_interval + Te]
               for k in range(n_delays)]
     return np.concatenate(blocks, axis=2)
 
 
+def _delay_offsets(n_delays: int, delay_interval: int) -> list[int]:
+    """Time offset of each column block of the Hankel matrix (block j holds x_{t + offset_j})."""
+    return [(n_delays - 1 - j) * delay_interval for j in range(n_delays)]
+
+
+def _hankel_gram(traj: np.ndarray, n_delays: int, delay_interval: int) -> np.ndarray:
+    """``HᵀH`` of the delay embedding without forming H: ``[units·n_delays, units·n_delays]``.
+
+    Block (j, k) is Σ_c Σ_{t<time'} x_{c,t+a_j} x_{c,t+a_k}ᵀ (a_j the block's offset): a
+    window sum of the lag-(a_k − a_j) products P_L[s] = Σ_c x_{c,s} x_{c,s+L}ᵀ, so only
+    n_delays batched products over the conditions (time × units² × conditions each)
+    instead of one rows × (units·n_delays)² product.
+    """
+    C, T, d = traj.shape
+    n = n_delays
+    Te = _embedded_length(T, n, delay_interval)
+    a = _delay_offsets(n, delay_interval)
+    Z = np.ascontiguousarray(traj.transpose(1, 2, 0))    # [T, d, C]
+    Zt = np.ascontiguousarray(traj.transpose(1, 0, 2))   # [T, C, d]
+    G = np.empty((n * d, n * d))
+    for lag in range(n):
+        L = lag * delay_interval
+        P = np.matmul(Z[:T - L], Zt[L:])                 # P[s] = Σ_c x_s x_{s+L}ᵀ
+        for j in range(lag, n):                          # block (j, j − lag): a_j ≤ a_{j−lag}
+            k = j - lag
+            blk = P[a[j]:a[j] + Te].sum(axis=0)
+            G[j * d:(j + 1) * d, k * d:(k + 1) * d] = blk
+            G[k * d:(k + 1) * d, j * d:(j + 1) * d] = blk.T
+    return G
+
+
+def _hankel_times(traj: np.ndarray, W: np.ndarray, n_delays: int, delay_interval: int,
+                  chunk: int = 1 << 22) -> np.ndarray:
+    """``H W`` without forming H: W ``[units·n_delays, k]`` → ``[conditions, time', k]``."""
+    C, T, d = traj.shape
+    k = W.shape[1]
+    n = n_delays
+    Te = _embedded_length(T, n, delay_interval)
+    a = _delay_offsets(n, delay_interval)
+    Wc = W.reshape(n, d, k).transpose(1, 0, 2).reshape(d, n * k)   # [d, (block, k)]
+    out = np.empty((C, Te, k))
+    step = max(1, chunk // max(1, T * n * k))            # conditions per chunk (≈ 32 MB)
+    for c0 in range(0, C, step):
+        XW = (traj[c0:c0 + step].reshape(-1, d) @ Wc).reshape(-1, T, n, k)
+        Y = XW[:, a[0]:a[0] + Te, 0].copy()
+        for j in range(1, n):
+            Y += XW[:, a[j]:a[j] + Te, j]
+        out[c0:c0 + step] = Y
+    return out
+
+
+def _leading_left_singular(traj: np.ndarray, n_delays: int, delay_interval: int,
+                           k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first k left singular vectors and values of the Hankel matrix, without its SVD.
+
+    The k leading eigenvectors W of the Gram matrix HᵀH (:func:`_hankel_gram`, one
+    (units·n_delays)² symmetric eigenproblem) span the leading right singular subspace;
+    a Rayleigh–Ritz step, the thin SVD of the tall, thin ``Y = H W``, then resolves the
+    singular vectors within it to the accuracy of an SVD of H (the Gram matrix alone
+    would only resolve σ down to ≈ sqrt(eps)·σ₁ and mix nearly equal ones). Returns
+    ``(U [rows, k], s [k])``.
+    """
+    G = _hankel_gram(traj, n_delays, delay_interval)
+    F = G.shape[0]
+    _, W = scipy.linalg.eigh(G, subset_by_index=[F - k, F - 1])
+    Y = _hankel_times(traj, W[:, ::-1], n_delays, delay_interval)
+    U, s, _ = np.linalg.svd(Y.reshape(-1, k), full_matrices=False)
+    return U, s
+
+
 def fit_operator(traj: np.ndarray, n_delays: int, delay_interval: int, rank: int,
-                 ridge: float) -> tuple[np.ndarray, dict[str, Any]]:
+                 ridge: float, method: str = "auto") -> tuple[np.ndarray, dict[str, Any]]:
     """HAVOK-style DMD operator of trajectories ``[conditions, time, units]``.
 
     Returns ``(A, info)`` with A ``[r, r]`` such that ``v_{t+1} ≈ A v_t`` on the first r
-    eigen-time-delay coordinates, and info holding r, the singular values kept and the
-    relative one-step residual of the fit.
+    eigen-time-delay coordinates, and info holding r, the singular values kept, the
+    relative one-step residual of the fit and the ``method`` used for the singular vectors.
+
+    ``method``: ``"svd"`` takes them from the thin SVD of the Hankel matrix (the former
+    implementation: cost ∝ rows · (units·n_delays)²); ``"auto"`` (default) from the
+    Gram matrix and a Rayleigh–Ritz step (:func:`_leading_left_singular`, oversampled by
+    :data:`GRAM_OVERSAMPLE`), falling back to the SVD when the problem is too small for
+    that (rank + oversampling ≥ the smaller side of H) or when σ_r < :data:`GRAM_FLOOR`·σ₁,
+    near the precision floor of a Gram matrix. Both give the same A to ≤ 3e-12 relative
+    on real recordings (tested on every suite of the reference zoo).
     """
-    H3 = hankel(traj, n_delays, delay_interval)
-    C, Te, F = H3.shape
-    H = H3.reshape(C * Te, F)
-    U, s, _ = np.linalg.svd(H, full_matrices=False)
+    if method not in ("auto", "svd"):
+        raise ValueError(f"dsa: fit_operator method must be 'auto' or 'svd', not {method!r}")
+    C, T, d = traj.shape
+    Te = _embedded_length(T, n_delays, delay_interval)
+    N, F = C * Te, d * n_delays
+    tol_factor = max(N, F) * np.finfo(np.float64).eps
+    U = None
+    used = "svd"
+    if method == "auto" and rank + GRAM_OVERSAMPLE < min(N, F):
+        # one BLAS thread: small or thin products, and on a busy machine threaded
+        # OpenBLAS spins (measured 40x slower on a loaded 2-core machine)
+        with _BLAS.limit(limits=1, user_api="blas"):
+            U, s = _leading_left_singular(traj, n_delays, delay_interval, rank + GRAM_OVERSAMPLE)
+        if not (s[0] > 0.0 and s[rank - 1] > max(GRAM_FLOOR, tol_factor) * s[0]):
+            U = None                                     # near the Gram floor: full SVD
+        else:
+            used = "gram"
+    if U is None:
+        H = hankel(traj, n_delays, delay_interval).reshape(N, F)
+        U, s, _ = np.linalg.svd(H, full_matrices=False)
     if s.size == 0 or not s[0] > 0.0:
         raise ValueError("dsa: the recording has zero variance (every unit is constant)")
-    tol = s[0] * max(H.shape) * np.finfo(np.float64).eps
+    tol = s[0] * tol_factor
     r = int(min(rank, np.count_nonzero(s > tol)))
     V = U[:, :r].copy()
     # Fix the SVD sign ambiguity: the largest-magnitude entry of each column is positive.
@@ -157,7 +284,8 @@ def fit_operator(traj: np.ndarray, n_delays: int, delay_interval: int, rank: int
     A = np.linalg.solve(G, Vm.T @ Vp).T
     resid = Vp - Vm @ A.T
     rel = float(np.sqrt(np.einsum("ij,ij->", resid, resid) / max(np.einsum("ij,ij->", Vp, Vp), 1e-300)))
-    return A, {"rank_used": r, "singular_values": s[:r].copy(), "fit_residual": rel}
+    return A, {"rank_used": r, "singular_values": s[:r].copy(), "fit_residual": rel,
+               "method": used}
 
 
 def _pad(M: np.ndarray, n: int) -> np.ndarray:
@@ -185,7 +313,7 @@ def _torch_threads(n: int):
 
 
 def align_operators(A: np.ndarray, B: np.ndarray, *, iters: int = 500, lr: float = 0.03,
-                    restarts: int = 8, seed: int = 0) -> np.ndarray:
+                    restarts: int = 8, seed: int = 0, reference: bool = False) -> np.ndarray:
     """max over C ∈ O(n) of ⟨A_p, C B_p Cᵀ⟩ for a batch of unit-norm operators ``[P, n, n]``.
 
     Riemannian Adam on O(n) in torch (float64, no autograd: the gradient is closed
@@ -199,24 +327,36 @@ def align_operators(A: np.ndarray, B: np.ndarray, *, iters: int = 500, lr: float
     standard normal from a generator seeded by ``seed``, r and n (independent of the
     other pairs, so batching never changes a result).
     Returns the best alignment seen over steps and restarts per pair (``[P]``).
+    Computed by :func:`_align` in the frame of C (four products and one inverse per
+    step); ``reference=True`` runs the former implementation :func:`_align_reference`
+    (C tracked in torch, seven products and a solve per step, ≈ 2–3× slower), which
+    agrees to rounding (≤ 1e-7 rad on real pairs).
 
     Threads: a batch of fewer than :data:`SMALL_BATCH` pairs runs on one torch thread
     (for a few n × n matrices per step, thread start-up costs more than it saves:
     measured 0.13 s vs 1.0 s for one 4 × 4 pair on a loaded 2-core machine); larger
-    batches use the caller's torch setting.
+    batches use the caller's torch setting: :func:`_align` splits the pairs into that
+    many parts, each optimised on one thread (numpy and torch release the GIL; every
+    pair is computed alone, so the split does not change a result, tested).
     """
-    threads = 1 if np.shape(A)[0] < SMALL_BATCH else torch.get_num_threads()
-    with _torch_threads(threads):
-        return _align(A, B, iters, lr, restarts, seed)
+    P = np.shape(A)[0]
+    threads = 1 if P < SMALL_BATCH else torch.get_num_threads()
+    if reference:
+        with _torch_threads(threads):
+            return _align_reference(A, B, iters, lr, restarts, seed)
+    parts = np.array_split(np.arange(P), max(1, min(threads, P // (SMALL_BATCH // 2))))
+    with _torch_threads(1), _BLAS.limit(limits=1, user_api="blas"):
+        if len(parts) == 1:
+            return _align(A, B, iters, lr, restarts, seed)
+        with ThreadPoolExecutor(len(parts)) as pool:
+            out = pool.map(lambda idx: _align(np.asarray(A)[idx], np.asarray(B)[idx], iters, lr,
+                                              restarts, seed), parts)
+            return np.concatenate(list(out))
 
 
-def _align(A, B, iters, lr, restarts, seed) -> np.ndarray:
-    A_np = np.asarray(A, dtype=np.float64)
-    B_np = np.asarray(B, dtype=np.float64)
-    A_t = torch.as_tensor(A_np)
-    B_t = torch.as_tensor(B_np)
-    P, n, _ = A_t.shape
-    R = int(restarts)
+def _starts(A_np: np.ndarray, B_np: np.ndarray, R: int, seed: int) -> torch.Tensor:
+    """The starting points of :func:`align_operators`, ``[P·R, n, n]`` (pair-major)."""
+    P, n, _ = A_np.shape
     eye = torch.eye(n, dtype=torch.float64)
     C0 = eye.repeat(P, R, 1, 1)
     C0[:, 1::2, 0, :] *= -1.0  # odd restarts start in the other component of O(n)
@@ -226,12 +366,85 @@ def _align(A, B, iters, lr, restarts, seed) -> np.ndarray:
         g = torch.Generator().manual_seed(int(seed) * 7919 + r * 104729 + n)
         K = torch.randn(n, n, generator=g, dtype=torch.float64)
         C0[:, r] = C0[:, r] @ torch.linalg.matrix_exp(K - K.T)
+    return C0.reshape(P * R, n, n)
+
+
+def _align(A, B, iters, lr, restarts, seed) -> np.ndarray:
+    """The optimiser of :func:`align_operators`, run in the frame of each C.
+
+    The same iteration as :func:`_align_reference` (the former implementation), with
+    the state held as ``Ã = Cᵀ A C`` instead of C: the alignment is ⟨Ã, B⟩, the
+    body-frame gradient ``Cᵀ∇_C f = Ã Bᵀ + Ãᵀ B``, and a step ``C ← C Q`` becomes
+    ``Ã ← Qᵀ Ã Q`` with the Cayley factor ``Q = (I − S)⁻¹(I + S) = 2 (I − S)⁻¹ − I``:
+    four n × n products and one inverse per step instead of seven products and a solve.
+    The products run in numpy (about 2× faster than torch's bmm for stacks of 15 × 15
+    matrices), the inverse in torch. Adam's moments are kept for 2g (the skew part
+    W − Wᵀ without the halving; power-of-two scalings are exact), and the bias
+    corrections are folded into one scale. Results differ from the reference by
+    rounding only, which the non-convex iteration amplifies to at most 4e-8 rad on 62
+    real pairs (tested to 1e-6 rad).
+    """
+    A_np = np.asarray(A, dtype=np.float64)
+    B_np = np.asarray(B, dtype=np.float64)
+    P, n, _ = A_np.shape
+    R = int(restarts)
+    C = _starts(A_np, B_np, R, seed).numpy()
     # batch layout: pair-major, restart-minor
+    A_b = np.repeat(A_np, R, axis=0)
+    B_b = np.repeat(B_np, R, axis=0)
+    B_bT = np.ascontiguousarray(B_b.transpose(0, 2, 1))
+    At = C.transpose(0, 2, 1) @ A_b @ C                  # Ã = Cᵀ A C
+    m = np.zeros_like(At)                                # Adam moments of G = 2g
+    v = np.zeros_like(At)
+    W, G, tmp, X = (np.empty_like(At) for _ in range(4))
+    diag = np.arange(n)
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    best = np.full(P * R, -np.inf)
+    for t in range(1, iters + 1):
+        np.maximum(best, np.einsum("bij,bij->b", At, B_b), out=best)
+        np.matmul(At, B_bT, out=W)                        # W = Ã Bᵀ + Ãᵀ B
+        W += np.matmul(At.transpose(0, 2, 1), B_b, out=tmp)
+        np.subtract(W, W.transpose(0, 2, 1), out=G)       # G = 2 skew(W)
+        m *= b1
+        np.multiply(G, 1 - b1, out=tmp)
+        m += tmp
+        v *= b2
+        np.multiply(G, G, out=tmp)
+        tmp *= 1 - b2
+        v += tmp
+        # X = (I − S)/2 with S = (lr/2) m̂ / (sqrt(v̂) + ε) the reference's step
+        c1 = 1 - b1 ** t
+        np.sqrt(v, out=tmp)
+        tmp *= -4.0 * c1 / (lr * np.sqrt(1 - b2 ** t))
+        tmp -= 8.0 * c1 * eps / lr
+        np.divide(m, tmp, out=X)
+        X[:, diag, diag] += 0.5
+        # 2 (I − S)⁻¹, through the transposes so that LAPACK needs no copies
+        Q = torch.linalg.inv_ex(torch.from_numpy(X).mT)[0].mT.numpy()
+        Q[:, diag, diag] -= 1.0                                      # Cayley factor
+        At = Q.transpose(0, 2, 1) @ At @ Q
+    np.maximum(best, np.einsum("bij,bij->b", At, B_b), out=best)
+    return best.reshape(P, R).max(axis=1)
+
+
+def _align_reference(A, B, iters, lr, restarts, seed) -> np.ndarray:
+    """The former implementation of :func:`_align` (C tracked in torch), kept as the reference.
+
+    Same starts and iteration; the tests and ``tests/benchmarks/bench_dsa.py`` compare
+    :func:`_align` against it. ``align_operators(..., reference=True)`` runs it.
+    """
+    A_np = np.asarray(A, dtype=np.float64)
+    B_np = np.asarray(B, dtype=np.float64)
+    A_t = torch.as_tensor(A_np)
+    B_t = torch.as_tensor(B_np)
+    P, n, _ = A_t.shape
+    R = int(restarts)
+    eye = torch.eye(n, dtype=torch.float64)
+    C = _starts(A_np, B_np, R, seed)
     A_b = A_t.repeat_interleave(R, dim=0)
     B_b = B_t.repeat_interleave(R, dim=0)
     A_bT = A_b.transpose(-1, -2).contiguous()
     B_bT = B_b.transpose(-1, -2).contiguous()
-    C = C0.reshape(P * R, n, n)
     m = torch.zeros_like(C)
     v = torch.zeros_like(C)
     b1, b2, eps = 0.9, 0.999, 1e-8
@@ -308,6 +521,8 @@ class DSA(Metric):
                    "Procrustes over vector fields (Ostrow et al. 2023).")
     triangle_inequality = True
     invariances = ("translation", "rotation", "permutation", "scale")
+    #: 2: the Gram / Rayleigh–Ritz fit of A (same A to rounding; cached states recomputed)
+    version = 2
     parameters = {
         "n_conditions": Param(1, low=1, doc="trajectories in the recording (samples = conditions x time)"),
         "n_delays": Param(15, low=1, doc="number of delays in the Hankel embedding"),
