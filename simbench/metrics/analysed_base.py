@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from simbench.dynamics.simulate import is_network_like
-from simbench.metrics.base import Metric, State, _same_input
+from simbench.metrics.base import Metric, State, _same_input, loop_pairs
 
 
 def fingerprint(salt: bytes, arrays: Mapping[str, np.ndarray]) -> str:
@@ -97,13 +97,7 @@ class AnalysedMetric(Metric):
 
     def _pairwise_states(self, states: list[State]) -> np.ndarray:
         """All pairs of prepared states; subclasses may vectorise."""
-        n = len(states)
-        D = np.zeros((n, n))
-        for i in range(n):
-            for j in range(i + 1, n):
-                if not _same_input(states[i], states[j]):
-                    D[i, j] = D[j, i] = float(self._distance(states[i], states[j]))
-        return D
+        return loop_pairs(self._distance, states)
 
     def _cross_states(self, states_a: list[State], states_b: list[State]) -> np.ndarray:
         """``[len(a), len(b)]`` distances of prepared states; subclasses may vectorise.

@@ -260,6 +260,18 @@ def _checked_pairwise(method: Callable) -> Callable:
     return pairwise
 
 
+def loop_pairs(distance: Callable, states: Sequence) -> np.ndarray:
+    """``[n, n]`` matrix of ``distance(states[i], states[j])`` over the pairs i < j, by a
+    Python loop (symmetric, zero diagonal; identical inputs score 0 without a call)."""
+    n = len(states)
+    D = np.zeros((n, n))
+    for i in range(n):
+        for j in range(i + 1, n):
+            if not _same_input(states[i], states[j]):
+                D[i, j] = D[j, i] = float(distance(states[i], states[j]))
+    return D
+
+
 def _checked_cross(method: Callable) -> Callable:
     """Decorate a ``cross`` method: its result goes through :func:`check_distances`."""
     @functools.wraps(method)
@@ -420,14 +432,7 @@ class Metric:
         ``pairwise`` (this one and any subclass override, see :meth:`__init_subclass__`)
         has its result checked as :meth:`distance` checks one value.
         """
-        states = self._states(items)
-        n = len(states)
-        D = np.zeros((n, n))
-        for i in range(n):
-            for j in range(i + 1, n):
-                if not _same_input(states[i], states[j]):
-                    D[i, j] = D[j, i] = float(self._distance(states[i], states[j]))
-        return D
+        return loop_pairs(self._distance, self._states(items))
 
     @_checked_cross
     def cross(self, items_a: Sequence[State | Any], items_b: Sequence[State | Any]) -> np.ndarray:
