@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from simbench.dynamics.simulate import is_network_like
-from simbench.metrics.base import Metric, State, _same_input, loop_pairs
+from simbench.metrics.base import Metric, State, loop_cross, loop_pairs
 
 
 def fingerprint(salt: bytes, arrays: Mapping[str, np.ndarray]) -> str:
@@ -108,12 +108,7 @@ class AnalysedMetric(Metric):
         """
         if type(self)._pairwise_states is not AnalysedMetric._pairwise_states:
             return self._pairwise_states(states_a + states_b)[:len(states_a), len(states_a):]
-        D = np.zeros((len(states_a), len(states_b)))
-        for i, a in enumerate(states_a):
-            for j, b in enumerate(states_b):
-                if not _same_input(a, b):
-                    D[i, j] = float(self._distance(a, b))
-        return D
+        return loop_cross(self._distance, states_a, states_b)
 
     def _check_pair(self, a: State, b: State, la: str, lb: str) -> None:
         if a.n_samples != b.n_samples:

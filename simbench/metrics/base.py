@@ -272,6 +272,17 @@ def loop_pairs(distance: Callable, states: Sequence) -> np.ndarray:
     return D
 
 
+def loop_cross(distance: Callable, states_a: Sequence, states_b: Sequence) -> np.ndarray:
+    """``[len(a), len(b)]`` matrix of ``distance(a_i, b_j)`` by a Python loop (identical
+    inputs score 0 without a call)."""
+    D = np.zeros((len(states_a), len(states_b)))
+    for i, a in enumerate(states_a):
+        for j, b in enumerate(states_b):
+            if not _same_input(a, b):
+                D[i, j] = float(distance(a, b))
+    return D
+
+
 def _checked_cross(method: Callable) -> Callable:
     """Decorate a ``cross`` method: its result goes through :func:`check_distances`."""
     @functools.wraps(method)
@@ -446,12 +457,7 @@ class Metric:
         has its result checked as :meth:`distance` checks one value.
         """
         states_a, states_b = self._states_of_both(items_a, items_b)
-        D = np.zeros((len(states_a), len(states_b)))
-        for i, a in enumerate(states_a):
-            for j, b in enumerate(states_b):
-                if not _same_input(a, b):
-                    D[i, j] = float(self._distance(a, b))
-        return D
+        return loop_cross(self._distance, states_a, states_b)
 
     def __call__(self, X: Any, Y: Any) -> float:
         return self.distance(self.prepare(X, label="X"), self.prepare(Y, label="Y"))
