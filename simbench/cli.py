@@ -156,7 +156,7 @@ def cmd_metrics_list(args) -> None:
 
 def cmd_run(args) -> int:
     from simbench.bench.leaderboard import check_output_folder
-    from simbench.bench.run import default_zoo, run_benchmark
+    from simbench.bench.run import default_zoo, run_metrics
     from simbench.metrics import available_metrics, get_metric
     from simbench.zoo.store import load_zoo
 
@@ -168,25 +168,23 @@ def cmd_run(args) -> int:
                "knn_arch": "knn_arch", "knn_task": "knn_task", "scaffold_specificity": "specificity",
                "prepare_seconds": "prepare s", "pairwise_seconds": "pairs s"}
     failed = []
-    for metric in metrics:  # a failing metric is reported and the others still run
-        try:  # "all" skips the named suites a metric is not defined on (ood: cddm only)
-            rows = run_benchmark(metric, zoo=args.zoo, suites=args.suite, out=args.out, workers=args.workers,
-                                 scheduler=args.scheduler, n_boot=args.bootstrap, topology=args.topology,
-                                 controls=args.controls, resume=args.resume,
-                                 undefined_suites="skip" if args.metric == ["all"] else "error",
-                                 seeds_per_cell=args.seeds_per_cell)
-        except Exception as error:
+    options = dict(zoo=args.zoo, suites=args.suite, out=args.out, workers=args.workers, scheduler=args.scheduler,
+                   n_boot=args.bootstrap, topology=args.topology, controls=args.controls, resume=args.resume,
+                   undefined_suites="skip" if args.metric == ["all"] else "error",  # ood: cddm only
+                   seeds_per_cell=args.seeds_per_cell)
+    jobs = args.jobs if args.jobs is not None else (1 if args.workers > 1 or args.scheduler else None)
+    for metric, outcome in run_metrics(metrics, jobs, **options):  # a failing metric is reported, the rest run
+        if isinstance(outcome, Exception):
             if args.debug:
-                raise
-            message = describe(error)
+                raise outcome
+            message = describe(outcome)
             report(message if message.startswith(metric.id) else f"{metric.name}: {message}")
             failed.append(metric.name)
-            continue
-        if rows.empty:
+        elif outcome.empty:
             console.print(f"{metric.name}: nothing to score (already published, or not defined on these suites)")
-            continue
-        shown = rows[list(columns)].rename(columns=columns)
-        console.print(_table(shown, f"{rows.params[0]} → {args.out}/"))
+        else:
+            shown = outcome[list(columns)].rename(columns=columns)
+            console.print(_table(shown, f"{outcome.params[0]} → {args.out}/"))
     if failed:
         report(f"{len(failed)} of {len(metrics)} metrics failed: {', '.join(failed)}")
         return 2
@@ -378,7 +376,11 @@ def _add_benchmark_commands(commands) -> None:
     run.add_argument("--zoo", default=None, help="zoo directory (default: the committed reference zoo)")
     run.add_argument("--suite", nargs="+", default=None, help="suites (default: all in the zoo)")
     run.add_argument("--out", default="leaderboards", help="leaderboard directory")
-    run.add_argument("--workers", type=at_least(1), default=1)
+    run.add_argument("--jobs", type=at_least(1), default=None,
+                     help="metrics run at once, each in its own process with one torch/BLAS thread "
+                          "(default: every core when several metrics are named, else 1)")
+    run.add_argument("--workers", type=at_least(1), default=1,
+                     help="processes sharing one metric's pairs (loop metrics such as gw, dsa)")
     run.add_argument("--scheduler", default=None, help="Dask scheduler address, tcp://host:port")
     run.add_argument("--bootstrap", type=at_least(1), default=1000, help="bootstrap draws for the intervals")
     run.add_argument("--no-topology", dest="topology", action="store_false",

@@ -318,3 +318,51 @@ def test_large_matrices_are_saved_gzipped_and_read_back_exactly(tmp_path):
     assert leaderboard.save_distances(tmp_path, "s", "m:a=1", ids[:3], big[:3, :3]).suffix == ".csv"
     assert not path.exists()  # the smaller matrix replaced the gzipped one: no stale copy
     assert leaderboard.load_distances(tmp_path, "s", "m:a=1").shape == (3, 3)
+
+
+def test_parallel_jobs_publish_what_a_serial_run_publishes(zoo_dir, tmp_path):
+    """`--jobs 2` runs the metrics in two processes; rows and matrices are the serial run's."""
+    specs = ["cca", "cka", "rsa"]
+    for jobs, name in ((1, "serial"), (2, "parallel")):
+        assert main(["run", "--metric", *specs, "--zoo", str(zoo_dir), "--out", str(tmp_path / name),
+                     "--bootstrap", "20", "--jobs", str(jobs)]) == 0
+    serial, parallel = (pd.read_csv(tmp_path / name / "memory3.csv").set_index("params").sort_index()
+                        for name in ("serial", "parallel"))
+    assert list(parallel.index) == list(serial.index) and len(serial) == len(specs)
+    scores = [c for c in serial.columns if c.endswith("_auc") or c.startswith("knn_") or c.endswith("_rho")]
+    pd.testing.assert_frame_equal(parallel[scores], serial[scores])
+    for path in (tmp_path / "serial" / "distances" / "memory3").glob("*.csv"):
+        twin = tmp_path / "parallel" / "distances" / "memory3" / path.name
+        assert twin.read_bytes() == path.read_bytes()
+
+
+def test_a_pool_gives_its_workers_one_thread_unless_the_user_chose(monkeypatch):
+    import os
+
+    from simbench.zoo.pool import THREAD_VARIABLES, process_pool
+
+    for variable in THREAD_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")  # the user's choice is kept
+    with process_pool(2, threads=1) as pool:
+        seen = [pool.submit(os.getenv, v).result() for v in THREAD_VARIABLES]
+    assert seen == ["1", "3", "1"]
+    assert os.getenv("OMP_NUM_THREADS") is None and os.getenv("MKL_NUM_THREADS") == "3"  # parent restored
+
+
+def test_parallel_runs_start_with_the_costliest_recorded_metric(tmp_path):
+    from simbench.bench.run import by_expected_cost
+
+    out, reference = tmp_path / "out", tmp_path / "reference"
+    out.mkdir(), reference.mkdir()
+    pd.DataFrame({"metric": ["cca", "cka"], "prepare_seconds": [1.0, 5.0], "pairwise_seconds": [2.0, 1.0]}
+                 ).to_csv(out / "memory3.csv", index=False)
+    pd.DataFrame({"metric": ["cca", "cka", "gw"], "prepare_seconds": [1.0, 0.5, 0.0],
+                  "pairwise_seconds": [9.0, 1.0, 40.0]}).to_csv(out / "context.csv", index=False)
+    pd.DataFrame({"metric": ["gw", "rsa"], "prepare_seconds": [0.0, 100.0], "pairwise_seconds": [1.0, 0.0]}
+                 ).to_csv(reference / "memory3.csv", index=False)
+    metrics = [get_metric(s) for s in ("cca", "rsa", "cka", "procrustes", "gw")]
+    ordered = [m.id for m in by_expected_cost(metrics, [out, reference])]
+    # procrustes: no row (unknown, first); gw 40 (out wins over reference); rsa 100 (reference only);
+    # cca 3 + 10 = 13; cka 6 + 1.5 = 7.5
+    assert ordered == ["procrustes", "rsa", "gw", "cca", "cka"]

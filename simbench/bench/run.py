@@ -15,6 +15,7 @@ metric and this exact set of networks is already published (a long run resumes).
 
 from __future__ import annotations
 
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -31,6 +32,7 @@ from simbench.bench.design import Design
 from simbench.bench.rows import score_columns
 from simbench.metrics import get_metric
 from simbench.zoo.cache import cache_dir
+from simbench.zoo.pool import available_cores, process_pool
 from simbench.zoo.store import Zoo, load_zoo, recording_key
 from simbench.zoo.tasks import SUITES, get_suite
 
@@ -41,6 +43,8 @@ OOD_METRIC = "ood"
 #: reference name (:data:`simbench.bench.scores.REFERENCES`) → the metric computing it
 REFERENCE_METRICS = {"topology": TOPOLOGY_METRIC, "ood": OOD_METRIC}
 REFERENCE_ZOO = Path(__file__).resolve().parents[2] / "zoo" / "reference"
+#: the reference zoo's published rows (their recorded seconds order a parallel run)
+REFERENCE_LEADERBOARDS = Path(__file__).resolve().parents[2] / "leaderboards"
 
 
 @dataclass
@@ -289,3 +293,55 @@ def chosen_suites(metric, zoo: Zoo, suites=None, undefined: str = "error") -> li
         raise ValueError(f"{metric.id} is defined on the {', '.join(type(metric).suites)} suite(s) only, "
                          f"not on {', '.join(repr(s) for s in suites)}")
     return chosen
+
+
+def run_metrics(metrics: list, jobs: int | None = None, **options):
+    """:func:`run_benchmark` for each of ``metrics``, ``jobs`` at a time; yields
+    ``(metric, rows)`` or ``(metric, exception)`` as each finishes (a failing metric does
+    not stop the others).
+
+    ``jobs > 1`` runs the metrics in spawned processes with one torch/BLAS thread each
+    (:func:`~simbench.zoo.pool.process_pool`), the costliest first (:func:`by_expected_cost`)
+    so that no long metric starts last. Each run publishes its own rows (the leaderboard
+    files are locked while written), and runs share the zoo's caches, whose entries are
+    written atomically. ``jobs=None``: every available core when there are several
+    metrics, else 1. Memory grows with ``jobs``: each process holds one metric's states.
+    """
+    metrics = list(metrics)
+    jobs = min(jobs or (available_cores() if len(metrics) > 1 else 1), max(len(metrics), 1))
+    if jobs == 1:
+        for metric in metrics:
+            try:
+                yield metric, run_benchmark(metric, **options)
+            except Exception as error:  # reported by the caller; the next metric still runs
+                yield metric, error
+        return
+    order = by_expected_cost(metrics, [options.get("out", "leaderboards"), REFERENCE_LEADERBOARDS])
+    with process_pool(jobs, threads=1) as pool:
+        running = {pool.submit(run_benchmark, metric, **options): metric for metric in order}
+        for future in as_completed(running):
+            error = future.exception()
+            yield running[future], future.result() if error is None else error
+
+
+def by_expected_cost(metrics: list, folders: list) -> list:
+    """``metrics`` ordered by their recorded cost, costliest first: the prepare + pairwise
+    seconds of their rows, summed over the suites of the first of ``folders`` that has
+    rows of them (a metric's costliest parameter setting per suite). Metrics with no row
+    come first (their cost is unknown), in their given order."""
+    recorded: dict[str, float] = {}
+    for folder in folders:
+        found = recorded_seconds(folder)
+        recorded.update({k: v for k, v in found.items() if k not in recorded})
+    return sorted(metrics, key=lambda m: -recorded.get(m.id, float("inf")))
+
+
+def recorded_seconds(folder) -> dict[str, float]:
+    """``{metric id: prepare + pairwise seconds summed over suites}`` of ``folder``'s rows."""
+    per_suite = []
+    for path in sorted(Path(folder).glob("*.csv")) if Path(folder).is_dir() else []:
+        rows = pd.read_csv(path)
+        if {"metric", "prepare_seconds", "pairwise_seconds"} <= set(rows.columns):
+            seconds = rows.prepare_seconds.fillna(0) + rows.pairwise_seconds.fillna(0)
+            per_suite.append(seconds.groupby(rows.metric.astype(str)).max())
+    return pd.concat(per_suite).groupby(level=0).sum().to_dict() if per_suite else {}
