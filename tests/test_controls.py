@@ -176,6 +176,17 @@ def test_with_controls_gives_the_joint_matrix_of_the_pair_loop(spec, atol):
     assert np.array_equal(np.isnan(joint), np.isnan(loop)) and np.isfinite(joint).sum() == n * n + m + 2 * 3 * (3 * 6)
     np.testing.assert_allclose(joint, loop, rtol=0, atol=atol)
 
+    asked = []  # control states may come one cell at a time, from a function of their positions
+
+    def cell_states(positions):
+        asked.append(positions)
+        return [control_states[p] for p in positions]
+
+    _, lazily = with_controls(metric, distance, states, _Networks(trained), _Networks(controls), cell_states)
+    np.testing.assert_array_equal(lazily, joint)
+    assert sorted(p for positions in asked for p in positions) == list(range(m))
+    assert all(len({design.cells[n + p] for p in positions}) == 1 for positions in asked)
+
 
 def test_controls_evaluate_on_the_threads_asked_for_and_restore_them(monkeypatch, tmp_path):
     import torch

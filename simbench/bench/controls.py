@@ -27,8 +27,15 @@ def controls_of(zoo, kept):
     return type(zoo)(zoo.path, manifest[chosen])
 
 
-def with_controls(metric, distance: np.ndarray, states: list, kept, controls, control_states: list):
-    """``(design, joint distance)`` over kept networks then controls (module docstring)."""
+def with_controls(metric, distance: np.ndarray, states: list, kept, controls, control_states):
+    """``(design, joint distance)`` over kept networks then controls (module docstring).
+
+    ``control_states``: the controls' prepared states in ``controls``' order, or a
+    function of a list of control positions returning their states. The function is
+    called once per cell, so only one cell's control states are held at a time (a cddm
+    recording is 35 MB: three times a suite's states do not fit in memory at once).
+    """
+    states_of = control_states if callable(control_states) else (lambda rows: [control_states[r] for r in rows])
     manifest = pd.concat([kept.manifest, controls.manifest], ignore_index=True)
     design = Design.from_manifest(manifest)
     n, m = len(kept), len(controls)
@@ -39,7 +46,7 @@ def with_controls(metric, distance: np.ndarray, states: list, kept, controls, co
     for cell in np.unique(cells[n:]):
         rows, columns = np.flatnonzero(cells[:n] == cell), n + np.flatnonzero(cells[n:] == cell)
         if rows.size:
-            block = metric.cross([states[i] for i in rows], [control_states[c - n] for c in columns])
+            block = metric.cross([states[i] for i in rows], states_of(list(columns - n)))
             joint[np.ix_(rows, columns)] = block
             joint[np.ix_(columns, rows)] = block.T
     return design, joint

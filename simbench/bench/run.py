@@ -228,8 +228,10 @@ def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=
     design, joint = Design.from_manifest(manifest), distance
     untrained = controls_of(zoo, kept) if controls else None
     if untrained is not None:
-        control_states, control_seconds = prepared_states(metric, untrained)
-        design, joint = with_controls(metric, distance, states, kept, untrained, control_states)
+        def cell_states(positions: list) -> list:  # one cell's control states at a time
+            return prepared_states(metric, type(untrained)(untrained.path, untrained.manifest.iloc[positions]))[0]
+
+        design, joint = with_controls(metric, distance, states, kept, untrained, cell_states)
         references = {k: _pad(v, len(design)) for k, v in references.items()}
     scores = score_columns(joint, design, references, n_boot=n_boot)
     row = {
