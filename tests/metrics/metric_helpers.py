@@ -9,11 +9,18 @@ from simbench.metrics.base import Metric, Param
 ALL_IDS = ["cca", "svcca", "pwcca", "shape", "procrustes", "permutation", "cka", "rsa",
            "ot-units", "gw", "traj-lsq"]
 
-# Small configurations so that every test runs in milliseconds.
+#: Small configurations so that every test runs in milliseconds (one table for every metric
+#: test: conformance, cross, contract).
 SMALL = {
     "gw": "gw:n_samples=30",
     "rsa": "rsa:max_items=40",
     "traj-lsq": "traj-lsq:n_components=3",
+    "ph": "ph:n_perm=60",
+    "dsa": "dsa:n_conditions=4,n_delays=5,rank=6,iters=300",
+    "endpoints": "endpoints:n_conditions=4",
+    "selectivity": "selectivity:restarts=20",
+    "ood": "ood:n_levels=5,repeats=2",
+    "latent-circuit": "latent-circuit:n_latent=4",
 }
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from simbench.metrics import Metric, Param, available_metrics, get_metric
+from metric_helpers import SMALL
 from simbench.metrics.conformance import (
     INVARIANCES,
     ConformanceError,
@@ -14,17 +15,8 @@ from simbench.metrics.conformance import (
     transform,
 )
 
-# Small configurations so the suite stays fast; dsa reads the default recordings'
+# SMALL: configurations that keep the suite fast; dsa reads the default recordings'
 # trajectory structure (4 conditions x 40 steps).
-SMALL = {
-    "gw": "gw:n_samples=30",
-    "rsa": "rsa:max_items=40",
-    "traj-lsq": "traj-lsq:n_components=3",
-    "ph": "ph:n_perm=60",
-    "dsa": "dsa:n_conditions=4,n_delays=5,rank=6,iters=300",
-    "endpoints": "endpoints:n_conditions=4",
-    "selectivity": "selectivity:restarts=20",
-}
 # Optimiser tolerance of metrics solved by a non-convex optimiser (for |d(T(X),Y) - d(X,Y)|).
 INV_ATOL = {"dsa": 0.02}
 

@@ -19,18 +19,8 @@ import pytest
 from simbench.metrics import Metric, State, available_metrics, get_metric
 from simbench.metrics.analysed_base import fingerprint
 from simbench.metrics.conformance import conformance_data, transform
+from metric_helpers import SMALL
 
-SMALL = {
-    "gw": "gw:n_samples=30",
-    "rsa": "rsa:max_items=40",
-    "traj-lsq": "traj-lsq:n_components=3",
-    "ph": "ph:n_perm=60",
-    "dsa": "dsa:n_conditions=4,n_delays=5,rank=6,iters=300",
-    "endpoints": "endpoints:n_conditions=4",
-    "selectivity": "selectivity:restarts=20",
-    "ood": "ood:n_levels=5,repeats=2",
-    "latent-circuit": "latent-circuit:n_latent=4",
-}
 #: DSA's optimiser solves pairs in canonical order, batched in pairwise, one by one in cross
 ATOL = {"dsa": 1e-9}
 
