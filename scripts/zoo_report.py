@@ -1,6 +1,10 @@
 """Write a zoo's README: what it holds and the performance reached per task × architecture.
 
-``python scripts/zoo_report.py zoo/reference --build-seconds 2400 --command "..."``
+``python scripts/zoo_report.py zoo/reference --build-seconds 2400 --command "..." [--notes NOTES.md]``
+
+Trained networks only in the tables (untrained controls are counted in a line of their
+own); one table per hidden size; ``--notes`` appends a hand-written section (the build's
+history, say) after the generated ones.
 """
 
 from __future__ import annotations
@@ -29,6 +33,27 @@ def performance_table(manifest: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def built_in(seconds: float | None) -> str:
+    """"in **N minutes**" or a pointer to the notes (a build resumed over several runs)."""
+    return f"in **{seconds / 60:.1f} minutes**" if seconds else "over several resumed runs (times in the notes below)"
+
+
+def tables_by_width(manifest: pd.DataFrame) -> str:
+    """One :func:`performance_table` per hidden size (headed by it when there are several)."""
+    widths = sorted(manifest["hidden"].unique())
+    if len(widths) == 1:
+        return performance_table(manifest)
+    return "\n\n".join(f"**{w} units**\n\n" + performance_table(manifest[manifest.hidden == w]) for w in widths)
+
+
+def control_line(controls: pd.DataFrame) -> str:
+    """", plus N untrained controls (K shuffled, …)" or "" (controls never pass)."""
+    if controls.empty:
+        return ""
+    kinds = ", ".join(f"{n} {kind}" for kind, n in controls.control.value_counts().sort_index().items())
+    return f", plus {len(controls)} untrained controls ({kinds}; `simbench zoo controls`, never passed)"
+
+
 def score_note(manifest: pd.DataFrame) -> str:
     """What the cells report: "R², or accuracy for …; thresholds 0.9, 0.8 for …"."""
     tasks = [get_task(name) for name in dict.fromkeys(manifest["task"])]
@@ -46,11 +71,16 @@ def score_note(manifest: pd.DataFrame) -> str:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("zoo")
-    parser.add_argument("--build-seconds", type=float, required=True)
+    parser.add_argument("--build-seconds", type=float,
+                        help="wall time of one uninterrupted build (leave out for a build resumed "
+                             "over several runs, and say what each took in --notes)")
     parser.add_argument("--command", required=True)
+    parser.add_argument("--notes", help="a markdown file appended to the README")
     args = parser.parse_args()
     zoo = load_zoo(args.zoo)
-    m = zoo.manifest
+    everything = zoo.manifest
+    controls = everything[everything.control.fillna("").astype(str) != ""] if "control" in everything else everything[:0]
+    m = everything.drop(controls.index)
     failed = m[~m.passed].sort_values(["task", "architecture", "seed"])
     failed_lines = "\n".join(
         f"- `{r.id}`: {r.performance:.3f} (threshold {r.threshold}, {r.steps} steps, {r.stop_reason})"
@@ -63,9 +93,9 @@ Built from [`recipe.toml`](recipe.toml) with
 
     {args.command}
 
-in **{args.build_seconds / 60:.1f} minutes** on this project's 2-core CPU machine
-({platform.machine()}, 2 training processes × 1 torch thread). {len(m)} networks,
-{int(m.passed.sum())} above their task's threshold; {size / 1e6:.1f} MB on disk (weights
+{built_in(args.build_seconds)} on this project's 2-core CPU machine
+({platform.machine()}). {len(m)} networks,
+{int(m.passed.sum())} above their task's threshold{control_line(controls)}; {size / 1e6:.1f} MB on disk (weights
 and metadata; recordings, dynamics and metric states are local caches and are not committed). Zoo hash
 `{zoo.hash[:16]}`.
 
@@ -77,7 +107,7 @@ are left out of benchmarks by default.
 Each cell: networks that passed / networks, then the median performance
 ({score_note(m)}) on a held-out test batch.
 
-{performance_table(m)}
+{tables_by_width(m)}
 
 ## Networks below threshold
 
@@ -86,6 +116,8 @@ Each cell: networks that passed / networks, then the median performance
 Training stops a network once validation performance reaches 0.99 or its loss stops
 improving after two learning-rate drops; `steps` and `stop_reason` in the manifest say which.
 """
+    if args.notes:
+        text += "\n" + Path(args.notes).read_text()
     (Path(args.zoo) / "README.md").write_text(text)
     print(text)
 
