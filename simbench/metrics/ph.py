@@ -112,6 +112,8 @@ gudhi's numbers, so the pair step is unchanged.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from simbench.metrics.base import Metric, Param, State
@@ -199,7 +201,9 @@ def _diagrams_ripser(X: np.ndarray, max_dim: int = 1, n_perm: int | None = 300
     kwargs = {}
     if n_perm and n_perm < n:
         kwargs["n_perm"] = int(n_perm)
-    res = ripser(X, maxdim=max_dim, **kwargs)
+    with warnings.catch_warnings():  # X is always a point cloud, even when it happens to be square
+        warnings.filterwarnings("ignore", message="The input matrix is square", category=UserWarning)
+        res = ripser(X, maxdim=max_dim, **kwargs)
     used = int(kwargs.get("n_perm", n))
     return _finite(res["dgms"]), float(res.get("r_cover", 0.0)), used
 

@@ -156,3 +156,23 @@ def test_parameters_and_bad_input():
     # fewer points than n_perm: the full cloud is used
     s = get_metric("ph").prepare(np.random.default_rng(0).standard_normal((40, 3)))
     assert s["n_points"] == 40
+
+
+def test_a_square_point_cloud_is_read_as_points_and_quietly():
+    """ripser warns when a point cloud happens to be square (n points in n dimensions);
+    simbench always passes points: the diagrams are those of the Euclidean distances."""
+    import warnings
+
+    from ripser import ripser
+    from scipy.spatial.distance import pdist, squareform
+
+    from simbench.metrics.ph import _diagrams_ripser
+
+    X = np.random.default_rng(3).normal(size=(6, 6))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dgms, _, used = _diagrams_ripser(X, max_dim=1, n_perm=None)
+    expected = ripser(squareform(pdist(X)), maxdim=1, distance_matrix=True)["dgms"]
+    assert used == 6
+    for got, want in zip(dgms, expected):
+        np.testing.assert_allclose(got, want[np.isfinite(want).all(1)], rtol=1e-12)
