@@ -79,6 +79,14 @@ def cmd_zoo_analyse(args) -> None:
 
     zoo = load_zoo(args.zoo)
     started = time.perf_counter()
+    if args.metric:
+        from simbench.bench.stored import store_states, stored_size
+
+        for name, count in store_states(zoo, args.metric).items():
+            console.print(f"{name}: {count} states stored")
+        console.print(f"{args.zoo}/analyses/states: {stored_size(zoo) / 1e6:.2f} MB "
+                      f"({time.perf_counter() - started:.0f} s)")
+        return
     done = analyse_zoo(zoo, batch=args.batch, progress=True)
     console.print(f"{done['folder']}: {done['present']} networks were there, {done['copied']} copied from the "
                   f"cache, {done['analysed']} analysed in {time.perf_counter() - started:.0f} s; "
@@ -327,6 +335,9 @@ def _add_zoo_commands(commands) -> None:
     analyse = zoo.add_parser("analyse", help="store the fixed-point analyses of every network with the zoo "
                                              "(resumable: adds only what is missing)")
     analyse.add_argument("zoo")
+    analyse.add_argument("--metric", nargs="+", default=None,
+                         help="store these metrics' prepared states instead (ZOO/analyses/states), for "
+                              "metrics whose per-network work is long and whose states are small")
     analyse.add_argument("--batch", type=at_least(1), default=32,
                          help="networks of one architecture analysed together")
     analyse.set_defaults(func=cmd_zoo_analyse)

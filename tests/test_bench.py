@@ -366,3 +366,52 @@ def test_parallel_runs_start_with_the_costliest_recorded_metric(tmp_path):
     # procrustes: no row (unknown, first); gw 40 (out wins over reference); rsa 100 (reference only);
     # cca 3 + 10 = 13; cka 6 + 1.5 = 7.5
     assert ordered == ["procrustes", "rsa", "gw", "cca", "cka"]
+
+
+def test_stored_states_travel_with_the_zoo(zoo_dir, tmp_path, monkeypatch):
+    """`zoo analyse --metric` stores prepared states in ZOO/analyses/states; a copy of the
+    zoo without its cache then scores the metric without preparing anything, and gets
+    the same matrix; a changed metric configuration does not read them."""
+    from simbench.metrics.ph import PersistentHomology
+
+    zoo = tmp_path / "zoo"
+    shutil.copytree(zoo_dir, zoo, ignore=shutil.ignore_patterns("cache", "recordings", "dynamics"))
+    assert main(["zoo", "analyse", str(zoo), "--metric", "ph:n_perm=20"]) == 0
+    stored = list((zoo / "analyses" / "states").glob("*/*.safetensors"))
+    assert len(stored) == 12  # the quick zoo's memory3 networks
+    expected = run_benchmark("ph:n_perm=20", zoo=zoo_dir, out=tmp_path / "original", n_boot=20)
+
+    shutil.rmtree(zoo / "cache")
+
+    def never(self, X, *, label="X"):
+        raise AssertionError(f"{label} was prepared although its state is stored")
+
+    monkeypatch.setattr(PersistentHomology, "prepare", never)
+    rows = run_benchmark("ph:n_perm=20", zoo=zoo, out=tmp_path / "copy", n_boot=20)
+    assert rows.prepare_seconds[0] > 0 and expected.prepare_seconds[0] > 0  # the cost recorded with the state
+    original, copy = (next((tmp_path / d / "distances" / "memory3").glob("ph*.csv")).read_bytes()
+                      for d in ("original", "copy"))
+    assert copy == original
+    with pytest.raises(AssertionError, match="prepared although"):
+        run_benchmark("ph:n_perm=21", zoo=zoo, out=tmp_path / "other", n_boot=20)
+
+
+def test_stored_states_of_a_model_metric_are_read_before_any_network(tmp_path):
+    from simbench.bench.engine import _save_state, state_key
+    from simbench.metrics.base import State
+
+    metric = get_metric("ood")
+    producer = state_key(metric, "model")
+    states = [State(metric.name, 62, {"choice": np.full((2, 31, 31), k, float), "levels": np.linspace(-4, 4, 31)},
+                    {"fingerprint": str(k)}) for k in range(3)]
+    for k, state in enumerate(states):
+        _save_state(tmp_path / producer / f"net{k}.safetensors", state, 1.5, producer)
+
+    def never():
+        raise AssertionError("a network was loaded although its state is stored")
+
+    got, seconds, hits = prepare_all(metric, [never] * 3, [f"net{k}" for k in range(3)], stored=tmp_path,
+                                     input_key="model")
+    assert hits == 3 and seconds == pytest.approx(4.5)
+    for state, original in zip(got, states):
+        np.testing.assert_array_equal(state["choice"], original["choice"])

@@ -68,7 +68,7 @@ def _save_state(path: Path, state: State, seconds: float, producer: str) -> None
 
 
 def prepare_all(metric: Metric, recordings, keys=None, cache=None, labels=None,
-                input_key: str = "") -> tuple[list[State], float, int]:
+                input_key: str = "", stored=None) -> tuple[list[State], float, int]:
     """Prepared states of ``recordings`` (callables or arrays), cached by ``keys``.
 
     A recording may be a zero-argument callable so that cached networks are never
@@ -77,16 +77,21 @@ def prepare_all(metric: Metric, recordings, keys=None, cache=None, labels=None,
     (network ids) the recordings in error messages. Returns the states, the seconds
     ``metric.prepare`` took (as measured when each state was made, so a cached run
     reports the same cost), and how many states came from the cache.
+
+    ``stored``: a folder of states that travel with the zoo (``ZOO/analyses/states``,
+    :func:`store_states`), read before the cache and never written.
     """
     producer = state_key(metric, input_key)
     folder = Path(cache) / producer if cache else None
+    committed = Path(stored) / producer if stored else None
     if getattr(metric, "input", "recording") == "model":
-        return _prepare_models(metric, recordings, keys, folder, producer, labels)
+        return _prepare_models(metric, recordings, keys, folder, producer, labels, committed)
     states, seconds, hits = [], 0.0, 0
     for index, recording in enumerate(recordings):
         key = keys[index] if keys is not None else None
         path = folder / f"{key}.safetensors" if folder and key else None
-        cached = _load_state(path, metric, producer) if path and path.exists() else None
+        cached = _stored_state(committed, key, metric, producer) or (
+            _load_state(path, metric, producer) if path and path.exists() else None)
         if cached is None:
             data = recording() if callable(recording) else recording
             start = time.perf_counter()
@@ -103,7 +108,14 @@ def prepare_all(metric: Metric, recordings, keys=None, cache=None, labels=None,
     return states, seconds, hits
 
 
-def _prepare_models(metric: Metric, networks, keys, folder, producer, labels) -> tuple[list[State], float, int]:
+def _stored_state(committed: Path | None, key, metric: Metric, producer: str) -> tuple[State, float] | None:
+    """The state of network ``key`` among the zoo's stored states, if there and intact."""
+    path = committed / f"{key}.safetensors" if committed and key else None
+    return _load_state(path, metric, producer) if path and path.exists() else None
+
+
+def _prepare_models(metric: Metric, networks, keys, folder, producer, labels,
+                    committed=None) -> tuple[list[State], float, int]:
     """:func:`prepare_all` for metrics that need the networks themselves (``input = "model"``):
     the uncached networks are loaded and analysed in one ``prepare_many`` call (batched
     populations), and each of their states is charged an equal share of that call."""
@@ -112,7 +124,9 @@ def _prepare_models(metric: Metric, networks, keys, folder, producer, labels) ->
     states: list = [None] * len(networks)
     seconds, todo = 0.0, []
     for index, path in enumerate(paths):
-        cached = _load_state(path, metric, producer) if path and path.exists() else None
+        key = keys[index] if keys is not None else None
+        cached = _stored_state(committed, key, metric, producer) or (
+            _load_state(path, metric, producer) if path and path.exists() else None)
         if cached is None:
             todo.append(index)
         else:

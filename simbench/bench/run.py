@@ -101,28 +101,44 @@ def distances(metric, kept: Zoo, workers=1, scheduler=None) -> tuple[np.ndarray,
 def prepared_states(metric, kept: Zoo) -> tuple[list, float]:
     """``metric``'s prepared state of every network of ``kept`` (in order) and the seconds.
 
-    States are cached by content hash in the zoo's ``cache/metrics`` folder
-    (:func:`~simbench.bench.engine.prepare_all`); dynamics metrics prepare from the
-    zoo's cached dynamics analysis, and their seconds include the analysis time.
+    States are read from the zoo's stored states (``ZOO/analyses/states``, committed with
+    the zoo: :mod:`simbench.bench.stored`) or its cache (``cache/metrics``), else prepared
+    and cached (:func:`~simbench.bench.engine.prepare_all`); dynamics metrics prepare from
+    the zoo's cached dynamics analysis, and their seconds include the analysis time.
     """
-    input_key = ""  # names the producer of the inputs in the state cache key (engine.state_key)
     network = getattr(metric, "input", "recording") == "network"
-    if network:  # loaded lazily: a network whose state is cached is never read nor analysed
-        recordings = lazy_dynamics(kept, kept.ids, metric.analysis_options, progress=True)
-        input_key = analysis_key(metric.analysis_options)
-    elif getattr(metric, "input", "recording") == "model":  # the networks themselves, loaded lazily
-        recordings = [lambda i=i: kept.network(i) for i in kept.ids]
-        analysis_seconds, input_key = 0.0, "model"
-    else:
-        recordings = [lambda i=i: kept.recording(i).samples() for i in kept.ids]
-        analysis_seconds = 0.0
-        input_key = "|".join(recording_key(s) for s in sorted(set(kept.manifest.suite)))
-    states, prepare_seconds, _ = prepare_all(metric, recordings, list(kept.manifest.content_hash),
-                                             cache=cache_dir(kept.path, "cache/metrics"),
-                                             labels=kept.ids, input_key=input_key)
+    inputs, input_key = state_inputs(metric, kept)
+    states, prepare_seconds, _ = prepare_all(metric, inputs, list(kept.manifest.content_hash),
+                                             cache=state_cache(kept), labels=kept.ids, input_key=input_key,
+                                             stored=stored_states_folder(kept))
+    analysis_seconds = 0.0
     if network:  # each state records what its analysis cost (the same whether cached or not)
         analysis_seconds = sum(float(s.info.get("analysis_seconds", 0.0)) for s in states)
     return states, analysis_seconds + prepare_seconds
+
+
+def state_inputs(metric, kept: Zoo) -> tuple[list, str]:
+    """Zero-argument loaders of what ``metric.prepare`` takes for each network of ``kept``
+    (recordings, dynamics analyses or the networks; nothing is loaded until called), and
+    the key naming their producer in the state cache (:func:`~simbench.bench.engine.state_key`)."""
+    kind = getattr(metric, "input", "recording")
+    if kind == "network":  # a network whose state is cached is never read nor analysed
+        return lazy_dynamics(kept, kept.ids, metric.analysis_options, progress=True), \
+            analysis_key(metric.analysis_options)
+    if kind == "model":
+        return [lambda i=i: kept.network(i) for i in kept.ids], "model"
+    return ([lambda i=i: kept.recording(i).samples() for i in kept.ids],
+            "|".join(recording_key(s) for s in sorted(set(kept.manifest.suite))))
+
+
+def state_cache(zoo: Zoo) -> Path:
+    """The zoo's local cache of prepared states (not committed)."""
+    return cache_dir(zoo.path, "cache/metrics")
+
+
+def stored_states_folder(zoo: Zoo) -> Path:
+    """The zoo's stored prepared states, ``ZOO/analyses/states`` (committed with it)."""
+    return Path(zoo.path) / "analyses" / "states"
 
 
 def applies_to(metric, suite: str) -> bool:
