@@ -5,15 +5,16 @@ leave out the long ``--metric`` run over every built-in metric, or ``--only all`
 ``cca``, ``fixed-points``) for one of them.
 
 Each command runs in its own fresh ``git clone`` of this repository's HEAD (so only
-committed files count: the reference zoo, its committed fixed-point analyses
-``zoo/reference/analyses/``, nothing from this working tree's caches), with
+committed files count: the reference zoo, its committed fixed-point analyses and
+stored metric states ``zoo/reference/analyses/``, nothing from this working tree's
+caches), with
 ``PYTHONPATH`` pointing at the clone and ``SIMBENCH_CACHE`` at an empty folder:
 
 1. ``simbench run --metric cca --out NEW`` — every suite, ``topology_rho`` included
    (the fixed-point topology reference comes from the committed analyses); target 2 min;
 2. ``simbench run --metric <every built-in id> --out NEW`` — the metrics registered by
-   simbench's own ``pyproject.toml`` (plugins such as ``dsa-official`` left out);
-   target 15 min;
+   simbench's own ``pyproject.toml`` (plugins such as ``dsa-official`` left out), run
+   as ``run`` does by default, one process per core; target 15 min;
 3. ``simbench fixed-points ID`` — one network's summary and figure; target 10 s.
 
 It prints each command's wall time, the target and their ratio (≤ 1 meets it), the load

@@ -260,7 +260,19 @@ def test_vectorised_pairwise_equals_per_pair(spec):
         for j in range(i + 1, len(nets)):
             loop[i, j] = loop[j, i] = m.distance(states[i], states[j])
     for width in (8, 21, 2048):  # several blocks, ragged edges, one block
-        D = m.pairwise(states, block_width=width)
-        np.testing.assert_allclose(D, loop, atol=1e-8, rtol=0)
-        assert D[2, 6] == 0.0
+        for products in ("stack", "gram"):  # the cross products from the stack or the Gram matrix
+            D = m.pairwise(states, block_width=width, products=products)
+            np.testing.assert_allclose(D, loop, atol=1e-8, rtol=0)
+            assert D[2, 6] == 0.0
     np.testing.assert_allclose(m.pairwise(nets), loop, atol=1e-8, rtol=0)
+
+
+def test_the_gram_matrix_summed_over_sample_chunks_is_the_stacks_product():
+    from simbench.metrics._linear import _gram, _stack
+
+    rng = np.random.default_rng(5)
+    mats = [rng.normal(size=(103, w)) for w in (3, 5, 4)]
+    stack = _stack(mats, 5)
+    np.testing.assert_allclose(_gram(mats, 5, chunk=10), stack @ stack.T, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="products must be"):
+        get_metric("cca").pairwise(mats, products="svd")
