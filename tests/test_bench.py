@@ -302,6 +302,32 @@ def test_a_subsampled_row_says_so(varied_zoo, tmp_path):
     assert pd.isna(pd.read_csv(tmp_path / "memory3.csv").seeds_per_cell[0])  # replaced by the full row
 
 
+def test_rescore_checks_a_subsampled_row_against_its_subsample(varied_zoo, tmp_path):
+    """A row of the lowest seeds per cell is rescored (its topology_rho from the block of the
+    full fp-topology matrix), not refused as made on other networks."""
+    from safetensors.numpy import load_file
+
+    from simbench.bench.rescore import rescore
+    from simbench.zoo.store import load_zoo, write_manifest, write_network
+
+    zoo = tmp_path / "zoo"  # the varied zoo plus a third seed of every cell (seed 0, perturbed)
+    shutil.copytree(varied_zoo, zoo, ignore=shutil.ignore_patterns("cache", "recordings", "dynamics"))
+    rng = np.random.default_rng(0)
+    for meta_path in sorted((zoo / "networks").glob("*-s0.json")):
+        meta = json.loads(meta_path.read_text())
+        weights = {k: (v + 1e-2 * rng.standard_normal(v.shape)).astype(v.dtype)
+                   for k, v in load_file(str(meta_path.with_suffix(".safetensors"))).items()}
+        write_network(zoo, meta["id"][:-1] + "2", weights, {**meta, "id": meta["id"][:-1] + "2", "seed": 2})
+    write_manifest(zoo)
+    out = tmp_path / "lb"
+    run_benchmark("fp-topology", zoo=zoo, out=out, n_boot=20)
+    rows = run_benchmark("cca", zoo=zoo, out=out, n_boot=20, seeds_per_cell=2)
+    assert rows.n_networks[0] == 12 < len(load_zoo(zoo).filter(suite="memory3", passed=True)) == 18
+    again = rescore(out, load_zoo(zoo), n_boot=20).set_index("metric")
+    for score in ("arch_auc", "task_auc", "topology_rho"):
+        assert again.loc["cca", score] == pytest.approx(rows[score][0], abs=1e-12)
+
+
 def test_large_matrices_are_saved_gzipped_and_read_back_exactly(tmp_path):
     from simbench.bench import leaderboard
 

@@ -8,7 +8,9 @@ matrix (cddm), and the row keeps its metric columns,
 runtimes and date. A row whose networks are no longer the zoo's kept networks (its
 ``zoo_hash`` differs) is refused rather than rescored against the wrong labels.
 Columns that need distances a matrix does not hold (``control_auc``: trained–control
-pairs) keep their published values.
+pairs) keep their published values. A row scored on the lowest seeds of each cell
+(``seeds_per_cell``) is checked against that subsample, and its references are the
+blocks of the full matrices.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pandas as pd
 from simbench.bench.design import Design
 from simbench.bench.leaderboard import load_distances, update_leaderboard
 from simbench.bench.rows import N_BOOT, N_PERM, score_columns
+from simbench.bench.run import first_seeds
 
 #: reference name (:data:`simbench.bench.scores.REFERENCES`) → the params prefix of its published row
 REFERENCE_PREFIXES = {"topology": "fp-topology:", "ood": "ood:"}
@@ -49,9 +52,11 @@ def rescore(leaderboards, zoo, suites=None, n_boot: int = N_BOOT, n_perm: int = 
         table = table[table["zoo"] == zoo.path.name]
         kept = zoo.filter(suite=suite, passed=True)
         for _, row in table.iterrows():
-            if str(row["zoo_hash"]) != kept.hash[:16]:
+            per_cell = pd.to_numeric(row.get("seeds_per_cell"), errors="coerce")
+            scored = first_seeds(kept, int(per_cell)) if np.isfinite(per_cell) else kept  # a subsampled row
+            if str(row["zoo_hash"]) != scored.hash[:16]:
                 raise ValueError(f"{path}: row {row['params']} was made on other networks "
-                                 f"(zoo_hash {row['zoo_hash']}, the zoo's is {kept.hash[:16]}); rerun it")
+                                 f"(zoo_hash {row['zoo_hash']}, the zoo's is {scored.hash[:16]}); rerun it")
             matrix = load_distances(folder, suite, row["params"])
             ids = list(matrix.index)
             manifest = kept.manifest.set_index("id").loc[ids].reset_index()
