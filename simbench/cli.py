@@ -179,7 +179,7 @@ def cmd_run(args) -> int:
     options = dict(zoo=args.zoo, suites=args.suite, out=args.out, workers=args.workers, scheduler=args.scheduler,
                    n_boot=args.bootstrap, topology=args.topology, controls=args.controls, resume=args.resume,
                    undefined_suites="skip" if args.metric == ["all"] else "error",  # ood: cddm only
-                   seeds_per_cell=args.seeds_per_cell)
+                   seeds_per_cell=args.seeds_per_cell, cache_states=args.state_cache)
     jobs = args.jobs if args.jobs is not None else (1 if args.workers > 1 or args.scheduler else None)
     for metric, outcome in run_metrics(metrics, jobs, **options):  # a failing metric is reported, the rest run
         if isinstance(outcome, Exception):
@@ -401,6 +401,9 @@ def _add_benchmark_commands(commands) -> None:
                      help="score only the K lowest seeds of each cell (a documented subsample; the row says so)")
     run.add_argument("--resume", action="store_true",
                      help="skip the suites whose row for this metric and these networks is already in --out")
+    run.add_argument("--no-state-cache", dest="state_cache", action="store_false",
+                     help="do not write prepared states to the zoo's cache/ (a state can be as large as its "
+                          "recording: 35 MB a network on cddm)")
     run.add_argument("--no-controls", dest="controls", action="store_false",
                      help="leave control_auc empty (it scores the zoo's untrained controls too)")
     run.set_defaults(func=cmd_run)

@@ -441,3 +441,15 @@ def test_stored_states_of_a_model_metric_are_read_before_any_network(tmp_path):
     assert hits == 3 and seconds == pytest.approx(4.5)
     for state, original in zip(got, states):
         np.testing.assert_array_equal(state["choice"], original["choice"])
+
+
+def test_a_run_without_the_state_cache_writes_none_and_scores_the_same(zoo_dir, tmp_path):
+    zoo = tmp_path / "zoo"
+    shutil.copytree(zoo_dir, zoo, ignore=shutil.ignore_patterns("cache"))
+    assert main(["run", "--metric", "procrustes", "--zoo", str(zoo), "--out", str(tmp_path / "a"),
+                 "--bootstrap", "10", "--no-state-cache", "--no-topology"]) == 0
+    assert not list((zoo / "cache").rglob("*.safetensors"))
+    run_benchmark("procrustes", zoo=zoo, out=tmp_path / "b", n_boot=10, topology=False)
+    assert list((zoo / "cache").rglob("*.safetensors"))
+    a, b = (next((tmp_path / d / "distances" / "memory3").glob("procrustes*.csv")).read_bytes() for d in "ab")
+    assert a == b

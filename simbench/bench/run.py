@@ -98,18 +98,21 @@ def distances(metric, kept: Zoo, workers=1, scheduler=None) -> tuple[np.ndarray,
     return distance, prepare_seconds, pairwise_seconds
 
 
-def prepared_states(metric, kept: Zoo) -> tuple[list, float]:
+def prepared_states(metric, kept: Zoo, cache_states: bool = True) -> tuple[list, float]:
     """``metric``'s prepared state of every network of ``kept`` (in order) and the seconds.
 
     States are read from the zoo's stored states (``ZOO/analyses/states``, committed with
     the zoo: :mod:`simbench.bench.stored`) or its cache (``cache/metrics``), else prepared
     and cached (:func:`~simbench.bench.engine.prepare_all`); dynamics metrics prepare from
     the zoo's cached dynamics analysis, and their seconds include the analysis time.
+    ``cache_states=False``: states that are not stored are prepared and not cached (a
+    state can be as large as its recording: 35 MB a network on cddm).
     """
     network = getattr(metric, "input", "recording") == "network"
     inputs, input_key = state_inputs(metric, kept)
     states, prepare_seconds, _ = prepare_all(metric, inputs, list(kept.manifest.content_hash),
-                                             cache=state_cache(kept), labels=kept.ids, input_key=input_key,
+                                             cache=state_cache(kept) if cache_states else None,
+                                             labels=kept.ids, input_key=input_key,
                                              stored=stored_states_folder(kept))
     analysis_seconds = 0.0
     if network:  # each state records what its analysis cost (the same whether cached or not)
@@ -221,7 +224,7 @@ def first_seeds(kept: Zoo, per_cell: int | None) -> Zoo:
 
 def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=1000,
                 topology_from="leaderboards", controls: bool = True,
-                seeds_per_cell: int | None = None) -> SuiteResult:
+                seeds_per_cell: int | None = None, cache_states: bool = True) -> SuiteResult:
     """Distances and scores of one metric on one suite's networks above threshold
     (the ``seeds_per_cell`` lowest seeds of each cell only, when given: :func:`first_seeds`).
 
@@ -238,14 +241,15 @@ def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=
         raise ValueError(f"suite {suite!r}: {len(kept)} network(s) above threshold in {zoo.path}; need 2")
     metric = for_suite(metric, suite)
     manifest = kept.manifest
-    states, prepare_seconds = prepared_states(metric, kept)
+    states, prepare_seconds = prepared_states(metric, kept, cache_states)
     distance, pairwise_seconds = all_pairs(metric, states, workers, scheduler)
     references = references_of(metric, distance, kept, suite, topology_from)
     design, joint = Design.from_manifest(manifest), distance
     untrained = controls_of(zoo, kept) if controls else None
     if untrained is not None:
         def cell_states(positions: list) -> list:  # one cell's control states at a time
-            return prepared_states(metric, type(untrained)(untrained.path, untrained.manifest.iloc[positions]))[0]
+            cell = type(untrained)(untrained.path, untrained.manifest.iloc[positions])
+            return prepared_states(metric, cell, cache_states)[0]
 
         design, joint = with_controls(metric, distance, states, kept, untrained, cell_states)
         references = {k: _pad(v, len(design)) for k, v in references.items()}
@@ -268,7 +272,7 @@ def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=
 def run_benchmark(metric_spec: str, zoo=None, suites=None, out="leaderboards", workers=1,
                   scheduler=None, n_boot=1000, topology: bool = True, controls: bool = True,
                   resume: bool = False, undefined_suites: str = "error",
-                  seeds_per_cell: int | None = None) -> pd.DataFrame:
+                  seeds_per_cell: int | None = None, cache_states: bool = True) -> pd.DataFrame:
     """Score ``metric_spec`` on every requested suite, then publish rows and matrices.
 
     ``topology=False`` skips ``topology_rho`` and ``ood_rho`` (they need every network's
@@ -278,7 +282,9 @@ def run_benchmark(metric_spec: str, zoo=None, suites=None, out="leaderboards", w
     all`` does). ``resume=True`` skips the
     suites already published for this metric and these networks (:func:`published_row`).
     ``seeds_per_cell``: score only the lowest seeds of each cell (:func:`first_seeds`; the
-    row says so in its ``seeds_per_cell`` column). Returns the rows computed now.
+    row says so in its ``seeds_per_cell`` column). ``cache_states=False``: do not write
+    prepared states to the zoo's cache (:func:`prepared_states`). Returns the rows
+    computed now.
     """
     check_output_folder(out)  # before any work: a bad --out fails now, not after the computing
     if workers < 1:
@@ -290,7 +296,7 @@ def run_benchmark(metric_spec: str, zoo=None, suites=None, out="leaderboards", w
         chosen = [s for s in chosen if published_row(
             out, s, for_suite(metric, s).name, first_seeds(zoo.filter(suite=s, passed=True), seeds_per_cell)) is None]
     results = [score_suite(metric, zoo, suite, workers, scheduler, n_boot, out if topology else None, controls,
-                           seeds_per_cell) for suite in chosen]
+                           seeds_per_cell, cache_states) for suite in chosen]
     for result in results:  # publish only once every suite has succeeded; matrix and row together
         publish(out, result.row["suite"], result.row, result.ids, result.distance)
     return pd.DataFrame([r.row for r in results])
