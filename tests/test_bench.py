@@ -253,6 +253,27 @@ def test_resume_skips_what_is_published_for_these_networks(zoo_dir, tmp_path, mo
     assert list(rows.suite) == ["memory3"] and rows.n_networks[0] == 6
 
 
+def test_a_suite_is_published_as_soon_as_it_is_scored(zoo_dir, tmp_path, monkeypatch):
+    """A run that fails on its second suite keeps the first suite's row and matrix."""
+    from simbench.bench import run
+
+    scored = run.score_suite
+
+    def second_fails(metric, zoo, suite, *args, **kwargs):
+        if suite != "memory3":
+            raise ValueError(f"{suite}: a degenerate network")
+        return scored(metric, zoo, suite, *args, **kwargs)
+
+    monkeypatch.setattr(run, "chosen_suites", lambda *args: ["memory3", "context"])
+    monkeypatch.setattr(run, "score_suite", second_fails)
+    with pytest.raises(ValueError, match="context: a degenerate network"):
+        run_benchmark("cka", zoo=zoo_dir, out=tmp_path, n_boot=5)
+    published = pd.read_csv(tmp_path / "memory3.csv")
+    assert list(published.metric) == ["cka"] and not (tmp_path / "context.csv").exists()
+    kept = run.load_zoo(zoo_dir).filter(suite="memory3", passed=True)
+    assert run.published_row(tmp_path, "memory3", published.params[0], kept) is not None  # resume skips it
+
+
 def test_rescore_reproduces_the_run_and_fills_references_from_published_matrices(varied_zoo, tmp_path,
                                                                                  monkeypatch):
     from scipy.stats import spearmanr

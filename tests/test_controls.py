@@ -188,6 +188,36 @@ def test_with_controls_gives_the_joint_matrix_of_the_pair_loop(spec, atol):
     assert all(len({design.cells[n + p] for p in positions}) == 1 for positions in asked)
 
 
+def test_a_control_the_metric_cannot_score_is_left_out_of_the_design():
+    """A control whose state is None (its endpoints all coincide) is dropped: the joint
+    matrix and design are those of the other controls, and control_auc is the one
+    computed without it."""
+    from simbench.bench.controls import with_controls
+    from simbench.bench.design import control_pairs
+    from simbench.metrics import get_metric
+
+    rng = np.random.default_rng(1)
+    trained = [{"id": f"t-{a}-h8-s{s}", "task": "t", "architecture": a, "hidden": 8, "seed": s,
+                "control": "", "source_id": ""} for a in ("gru", "lstm") for s in range(3)]
+    controls = [{**row, "id": f"{row['id']}-{c}", "control": c, "source_id": row["id"]}
+                for row in trained for c in ("shuffled", "random")]
+    metric = get_metric("cka")
+    states = [metric.prepare(rng.normal(size=(40, 5)), label=r["id"]) for r in trained]
+    control_states = [metric.prepare(rng.normal(size=(40, 6)), label=r["id"]) for r in controls]
+    distance = metric.pairwise(states)
+    dropped = 3
+    with_none = [None if k == dropped else s for k, s in enumerate(control_states)]
+    design, joint = with_controls(metric, distance, states, _Networks(trained), _Networks(controls), with_none)
+    others = [r for k, r in enumerate(controls) if k != dropped]
+    expected_design, expected = with_controls(metric, distance, states, _Networks(trained), _Networks(others),
+                                              [s for k, s in enumerate(control_states) if k != dropped])
+    assert len(design) == len(trained) + len(controls) - 1
+    assert design.table.equals(expected_design.table)
+    np.testing.assert_array_equal(joint, expected)
+    pairs = control_pairs(design)
+    assert pairs.defined and not np.isnan(joint[pairs.i, pairs.j]).any()
+
+
 def test_controls_evaluate_on_the_threads_asked_for_and_restore_them(monkeypatch, tmp_path):
     import torch
 

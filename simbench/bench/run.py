@@ -8,13 +8,16 @@ once (cached in the zoo's ``cache/`` folder), compared in all pairs, and scored
 fixed-point-topology distance and ``ood_rho`` with the distance between out-of-distribution
 behaviour maps (:func:`reference_matrix`; ``ood`` is defined on the ``cddm`` suite only).
 A metric that declares ``suites`` (a tuple of suite names) runs on those suites only.
-Nothing is written until every suite has been scored, so a failed run leaves the
-published leaderboards untouched; ``resume=True`` skips the suites whose row for this
-metric and this exact set of networks is already published (a long run resumes).
+Each suite's row and matrix are published together as soon as that suite is scored,
+so a run that fails on a later suite keeps the suites it finished (a row is never
+half-written: :func:`~simbench.bench.leaderboard.publish`); ``resume=True`` skips the
+suites whose row for this metric and this exact set of networks is already published
+(a long run resumes).
 """
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import as_completed
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -35,6 +38,8 @@ from simbench.zoo.cache import cache_dir
 from simbench.zoo.pool import available_cores, process_pool
 from simbench.zoo.store import Zoo, load_zoo, recording_key
 from simbench.zoo.tasks import SUITES, get_suite
+
+logger = logging.getLogger(__name__)
 
 #: the metric whose distance is the benchmark's ground truth for "same scaffold"
 TOPOLOGY_METRIC = "fp-topology"
@@ -118,6 +123,27 @@ def prepared_states(metric, kept: Zoo, cache_states: bool = True) -> tuple[list,
     if network:  # each state records what its analysis cost (the same whether cached or not)
         analysis_seconds = sum(float(s.info.get("analysis_seconds", 0.0)) for s in states)
     return states, analysis_seconds + prepare_seconds
+
+
+def scorable_states(metric, networks: Zoo, cache_states: bool = True) -> list:
+    """:func:`prepared_states` of ``networks``, with ``None`` for each network the metric
+    refuses (a ``ValueError`` from its checks: an untrained control whose trajectories all
+    end in one state has no endpoint configuration). For the untrained controls, which
+    may be degenerate; a trained network that a metric refuses is an error."""
+    try:
+        return prepared_states(metric, networks, cache_states)[0]
+    except ValueError:
+        pass
+    states = []
+    for position, network_id in enumerate(networks.ids):
+        one = type(networks)(networks.path, networks.manifest.iloc[[position]])
+        try:
+            states.append(prepared_states(metric, one, cache_states)[0][0])
+        except ValueError as error:
+            logger.warning("%s: %s cannot be scored and is left out of control_auc (%s)", metric.id,
+                           network_id, error)
+            states.append(None)
+    return states
 
 
 def state_inputs(metric, kept: Zoo) -> tuple[list, str]:
@@ -249,7 +275,7 @@ def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=
     if untrained is not None:
         def cell_states(positions: list) -> list:  # one cell's control states at a time
             cell = type(untrained)(untrained.path, untrained.manifest.iloc[positions])
-            return prepared_states(metric, cell, cache_states)[0]
+            return scorable_states(metric, cell, cache_states)
 
         design, joint = with_controls(metric, distance, states, kept, untrained, cell_states)
         references = {k: _pad(v, len(design)) for k, v in references.items()}
@@ -273,7 +299,8 @@ def run_benchmark(metric_spec: str, zoo=None, suites=None, out="leaderboards", w
                   scheduler=None, n_boot=1000, topology: bool = True, controls: bool = True,
                   resume: bool = False, undefined_suites: str = "error",
                   seeds_per_cell: int | None = None, cache_states: bool = True) -> pd.DataFrame:
-    """Score ``metric_spec`` on every requested suite, then publish rows and matrices.
+    """Score ``metric_spec`` on every requested suite, publishing each suite's row and
+    matrix as soon as it is scored.
 
     ``topology=False`` skips ``topology_rho`` and ``ood_rho`` (they need every network's
     fixed points and OOD maps). Suites default to those of the zoo on which the metric is
@@ -295,11 +322,13 @@ def run_benchmark(metric_spec: str, zoo=None, suites=None, out="leaderboards", w
     if resume:
         chosen = [s for s in chosen if published_row(
             out, s, for_suite(metric, s).name, first_seeds(zoo.filter(suite=s, passed=True), seeds_per_cell)) is None]
-    results = [score_suite(metric, zoo, suite, workers, scheduler, n_boot, out if topology else None, controls,
-                           seeds_per_cell, cache_states) for suite in chosen]
-    for result in results:  # publish only once every suite has succeeded; matrix and row together
-        publish(out, result.row["suite"], result.row, result.ids, result.distance)
-    return pd.DataFrame([r.row for r in results])
+    rows = []
+    for suite in chosen:  # each suite published once scored: a later failure keeps it
+        result = score_suite(metric, zoo, suite, workers, scheduler, n_boot, out if topology else None, controls,
+                             seeds_per_cell, cache_states)
+        publish(out, suite, result.row, result.ids, result.distance)
+        rows.append(result.row)
+    return pd.DataFrame(rows)
 
 
 def chosen_suites(metric, zoo: Zoo, suites=None, undefined: str = "error") -> list[str]:
