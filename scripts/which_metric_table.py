@@ -1,13 +1,14 @@
 """Print the README's "which metric sees what" table from the committed leaderboard rows.
 
-    python scripts/which_metric_table.py [--leaderboards DIR] [--zoo NAME]
+    python scripts/which_metric_table.py [--leaderboards DIR] [--zoo NAME] [--factor-suite SUITE]
 
 One row per published metric configuration: on the memory3 suite (three tasks, eleven
 architectures) the architecture and task AUROCs, the AUROC of trained vs untrained
-controls and the rank correlation with the fixed-point-topology distance; on the cddm
-suite the activation-vs-Dale difference (Tolmachev & Engel 2025) and the rank
-correlation with out-of-distribution behaviour; each with its 95 % interval. Columns
-that no row of the zoo fills (e.g. control_auc on a zoo without controls) are left out.
+controls, the AUROC of a width change (64 vs 32 units) and the rank correlation with the
+fixed-point-topology distance; on ``--factor-suite`` (default cddm) the
+activation-vs-Dale difference (Tolmachev & Engel 2025); on cddm the rank correlation
+with out-of-distribution behaviour; each with its 95 % interval. Columns that no row of
+the zoo fills (e.g. control_auc on a zoo without controls) are left out.
 """
 
 from __future__ import annotations
@@ -17,11 +18,15 @@ from pathlib import Path
 
 import pandas as pd
 
-#: (suite, score, header) of each column, in order
-COLUMNS = [("memory3", "arch_auc", "arch_auc (memory3)"), ("memory3", "task_auc", "task_auc (memory3)"),
-           ("memory3", "control_auc", "control_auc (memory3)"),
-           ("memory3", "topology_rho", "topology_rho (memory3)"),
-           ("cddm", "activation_vs_dale", "activation − Dale (cddm)"), ("cddm", "ood_rho", "ood_rho (cddm)")]
+
+
+def columns(factor_suite: str = "cddm") -> list[tuple[str, str, str]]:
+    """(suite, score, header) of each column, in order."""
+    return [("memory3", "arch_auc", "arch_auc (memory3)"), ("memory3", "task_auc", "task_auc (memory3)"),
+            ("memory3", "control_auc", "control_auc (memory3)"), ("memory3", "width_auc", "width_auc (memory3)"),
+            ("memory3", "topology_rho", "topology_rho (memory3)"),
+            (factor_suite, "activation_vs_dale", f"activation − Dale ({factor_suite})"),
+            ("cddm", "ood_rho", "ood_rho (cddm)")]
 
 
 def cell(row, name):
@@ -37,9 +42,10 @@ def suite_rows(folder: Path, suite: str, zoo: str) -> pd.DataFrame:
     return rows.set_index(rows["params"].str.replace(r",?n_conditions=\d+", "", regex=True))
 
 
-def table(folder: Path, zoo: str) -> str:
-    suites = {s: suite_rows(folder, s, zoo) for s in {s for s, _, _ in COLUMNS}}
-    shown = [c for c in COLUMNS if suites[c[0]][c[1]].notna().any()]
+def table(folder: Path, zoo: str, factor_suite: str = "cddm") -> str:
+    wanted = columns(factor_suite)
+    suites = {s: suite_rows(folder, s, zoo) for s in {s for s, _, _ in wanted} | {"memory3", "cddm"}}
+    shown = [c for c in wanted if suites[c[0]][c[1]].notna().any()]
     lines = ["| metric | kind | " + " | ".join(h for _, _, h in shown) + " |", "|---|---|" + "---|" * len(shown)]
     memory = suites["memory3"].sort_values(["kind", "arch_auc"], ascending=[True, False])
     only_cddm = suites["cddm"][~suites["cddm"].index.isin(memory.index)]  # ood, latent-circuit
@@ -54,5 +60,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--leaderboards", default="leaderboards")
     parser.add_argument("--zoo", default="reference")
+    parser.add_argument("--factor-suite", default="cddm", help="suite of the activation − Dale column")
     args = parser.parse_args()
-    print(table(Path(args.leaderboards), args.zoo))
+    print(table(Path(args.leaderboards), args.zoo, args.factor_suite))
