@@ -87,7 +87,8 @@ def cmd_zoo_analyse(args) -> None:
         console.print(f"{args.zoo}/analyses/states: {stored_size(zoo) / 1e6:.2f} MB "
                       f"({time.perf_counter() - started:.0f} s)")
         return
-    done = analyse_zoo(zoo, batch=args.batch, progress=True)
+    done = analyse_zoo(zoo.filter(passed=True) if args.passed else zoo, batch=args.batch, progress=True,
+                       analyse=not args.copy_only)
     console.print(f"{done['folder']}: {done['present']} networks were there, {done['copied']} copied from the "
                   f"cache, {done['analysed']} analysed in {time.perf_counter() - started:.0f} s; "
                   f"{done['bytes'] / 1e6:.2f} MB")
@@ -340,6 +341,10 @@ def _add_zoo_commands(commands) -> None:
                               "metrics whose per-network work is long and whose states are small")
     analyse.add_argument("--batch", type=at_least(1), default=32,
                          help="networks of one architecture analysed together")
+    analyse.add_argument("--passed", action="store_true",
+                         help="only the networks a benchmark row scores (trained, above threshold; no controls)")
+    analyse.add_argument("--copy-only", action="store_true",
+                         help="store what the local dynamics cache holds; analyse nothing")
     analyse.set_defaults(func=cmd_zoo_analyse)
 
     controls = zoo.add_parser("controls", help="add the untrained controls (shuffled, random) of every "

@@ -223,12 +223,17 @@ def lazy_dynamics(zoo, network_ids: Sequence[str], options: AnalysisOptions | No
     return [lambda position=position: load(position) for position in range(len(ids))]
 
 
-def analyse_zoo(zoo, options: AnalysisOptions | None = None, batch: int = 32, progress: bool = False) -> dict:
-    """Build (or complete) the zoo's committed analyses, ``ZOO/analyses/dynamics/KEY/``.
+def analyse_zoo(zoo, options: AnalysisOptions | None = None, batch: int = 32, progress: bool = False,
+                analyse: bool = True) -> dict:
+    """Build (or complete) the zoo's committed analyses, ``ZOO/analyses/dynamics/KEY/``,
+    for the networks of ``zoo`` (a filtered zoo, e.g. ``zoo.filter(passed=True)``: the
+    networks a benchmark row scores, stores those only).
 
     Resumable: networks already there are skipped, those in the cache are copied, the
-    rest analysed in batches, each batch stored as soon as it is done. Returns counts
-    (``present``, ``copied``, ``analysed``), the ``folder`` and its size in ``bytes``.
+    rest analysed in batches, each batch stored as soon as it is done (``analyse=False``:
+    only copied, so a long analysis running elsewhere can be saved as it stands).
+    Returns counts (``present``, ``copied``, ``analysed``), the ``folder`` and its size
+    in ``bytes``.
     """
     options = options or AnalysisOptions()
     key, folder = analysis_key(options), analyses_folder(zoo.path, options)
@@ -245,6 +250,8 @@ def analyse_zoo(zoo, options: AnalysisOptions | None = None, batch: int = 32, pr
             write_entry(folder / name, result, digests[network_id], key)
             copied.append(network_id)
     _write_index(folder, options, digests)
+    if not analyse:
+        todo = []
     analyse_missing(zoo, todo, options, folder, progress, batch, description=f"analysing {zoo.path.name}")
     _write_index(folder, options, digests)
     size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())

@@ -127,6 +127,24 @@ def test_zoo_analyse_builds_resumes_and_is_read_first(zoo, monkeypatch):
     assert not cache_folder(zoo.path, FAST).exists()
 
 
+def test_zoo_analyse_stores_a_filtered_zoo_and_copies_without_analysing(zoo, monkeypatch):
+    """A filtered zoo stores its own networks only; analyse=False copies what the cache
+    holds and analyses nothing (saving a long analysis that runs elsewhere)."""
+    ids = zoo.ids
+    some = type(zoo)(zoo.path, zoo.manifest[zoo.manifest.id.isin(ids[:4])])
+    zoo_dynamics(zoo, ids[:2], FAST)                                          # two cached
+    with monkeypatch.context() as patched:
+        patched.setattr(dyncache, "analyse_many", _never)
+        copied = analyse_zoo(some, FAST, analyse=False)
+    assert (copied["present"], copied["copied"], copied["analysed"]) == (0, 2, 0)
+    folder = analyses_folder(zoo.path, FAST)
+    assert sorted(json.loads((folder / "analysis.json").read_text())["networks"]) == sorted(ids[:2])
+    done = analyse_zoo(some, FAST)
+    assert (done["present"], done["copied"], done["analysed"]) == (2, 0, 2)
+    assert sorted(p.name for p in folder.glob("*.safetensors")) == sorted(
+        f"{zoo.row(i)['content_hash']}.safetensors" for i in ids[:4])
+
+
 def test_committed_analyses_of_another_version_are_skipped_with_one_message(zoo, monkeypatch, caplog):
     analyse_zoo(zoo, FAST)
     monkeypatch.setattr(dyncache, "ANALYSIS_VERSION", dyncache.ANALYSIS_VERSION + 1)
