@@ -28,7 +28,7 @@ case "${1:-}" in
       run --no-controls --suite "$suite" --metric $DYNAMICS
     done ;;
   cddm)  # a cddm recording is 35 MB: states are not cached, controls scored a cell at a time
-    run --no-topology --no-state-cache --no-controls --suite cddm --metric ood latent-circuit
+    run --no-topology --no-controls --suite cddm --metric ood latent-circuit  # small states: cached
     run --no-topology --no-state-cache --suite cddm --metric $RECORDING selectivity ph
     run --no-topology --no-state-cache --suite cddm --seeds-per-cell 5 --metric dsa gw ;;
   finish)
