@@ -19,7 +19,6 @@ from pathlib import Path
 import pandas as pd
 
 
-
 def columns(factor_suite: str = "cddm") -> list[tuple[str, str, str]]:
     """(suite, score, header) of each column, in order."""
     return [("memory3", "arch_auc", "arch_auc (memory3)"), ("memory3", "task_auc", "task_auc (memory3)"),

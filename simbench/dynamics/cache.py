@@ -249,11 +249,11 @@ def analyse_zoo(zoo, options: AnalysisOptions | None = None, batch: int = 32, pr
         else:
             write_entry(folder / name, result, digests[network_id], key)
             copied.append(network_id)
+    todo = todo if analyse else []
     _write_index(folder, options, digests)
-    if not analyse:
-        todo = []
-    analyse_missing(zoo, todo, options, folder, progress, batch, description=f"analysing {zoo.path.name}")
-    _write_index(folder, options, digests)
+    if todo:
+        analyse_missing(zoo, todo, options, folder, progress, batch, description=f"analysing {zoo.path.name}")
+        _write_index(folder, options, digests)
     size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
     return {"present": len(present), "copied": len(copied), "analysed": len(todo), "folder": folder, "bytes": size}
 
