@@ -5,7 +5,7 @@
 #   bash scripts/benchmark_runs.sh recording   # recording metrics on the five small suites
 #   bash scripts/benchmark_runs.sh dynamics    # fixed-point metrics on every suite
 #   bash scripts/benchmark_runs.sh cddm        # recording and model metrics on cddm (long)
-#   bash scripts/benchmark_runs.sh finish      # topology_rho / ood_rho of every row, status
+#   bash scripts/benchmark_runs.sh finish      # topology_rho / ood_rho of every row, README tables
 #
 # One lane per core: run two lanes at once on a 2-core machine. Each run uses one thread
 # (BLAS spin-waits otherwise). After a lane, commit leaderboards/benchmark/ and, for the
@@ -33,6 +33,6 @@ case "${1:-}" in
     run --no-topology --no-state-cache --suite cddm --seeds-per-cell 5 --metric dsa gw ;;
   finish)
     simbench rescore --zoo zoo/benchmark --leaderboards leaderboards/benchmark
-    python scripts/benchmark_status.py ;;
+    python scripts/readme_tables.py ;;  # then reread the prose around the tables
   *) echo "usage: $0 recording | dynamics | cddm | finish" >&2; exit 2 ;;
 esac
