@@ -74,6 +74,44 @@ def test_prepare_is_cached_by_key(tmp_path):
     assert other[0].metric != first[0].metric  # a different configuration has its own entries
 
 
+def test_a_refused_network_is_none_or_the_error_as_asked(caplog):
+    metric = get_metric("cca")
+    data = _recordings(n=4)
+    data[2] = data[2].copy()
+    data[2][5, 1] = np.nan  # cca refuses a recording with NaN
+    labels = [f"net{i}" for i in range(4)]
+    with pytest.raises(ValueError, match="net2"):
+        prepare_all(metric, data, labels=labels)
+    states, _, _ = prepare_all(metric, data, labels=labels, refused="none")
+    assert states[2] is None and "net2 cannot be scored" in caplog.text
+    clean, _, _ = prepare_all(metric, [d for k, d in enumerate(data) if k != 2], labels=labels[:2] + labels[3:])
+    np.testing.assert_array_equal(metric.pairwise([s for s in states if s is not None]), metric.pairwise(clean))
+    with pytest.raises(ValueError, match="refused must be 'raise' or 'none'"):
+        prepare_all(metric, data, refused="skip")
+
+
+class _BatchModelMetric:
+    """A model metric that refuses a whole batch when one network in it is "bad"."""
+    id = name = "batch-model"
+    version = 1
+    input = "model"
+
+    def prepare_many(self, items, labels=None):
+        from simbench.metrics.base import State
+        for item, label in zip(items, labels):
+            if item == "bad":
+                raise ValueError(f"{label}: bad network")
+        return [State(self.name, 1, {"x": np.array([float(item)])}, {}) for item in items]
+
+
+def test_a_refused_model_batch_is_retried_one_network_at_a_time():
+    metric = _BatchModelMetric()
+    with pytest.raises(ValueError, match="m1: bad network"):
+        prepare_all(metric, ["1", "bad", "3"], labels=["m0", "m1", "m2"])
+    states, _, _ = prepare_all(metric, ["1", "bad", "3"], labels=["m0", "m1", "m2"], refused="none")
+    assert states[1] is None and [s.arrays["x"][0] for k, s in enumerate(states) if k != 1] == [1.0, 3.0]
+
+
 def test_process_pool_gives_the_local_matrix():
     metric = get_metric("procrustes")
     states, _, _ = prepare_all(metric, _recordings(n=7))

@@ -68,7 +68,7 @@ def _save_state(path: Path, state: State, seconds: float, producer: str) -> None
 
 
 def prepare_all(metric: Metric, recordings, keys=None, cache=None, labels=None,
-                input_key: str = "", stored=None) -> tuple[list[State], float, int]:
+                input_key: str = "", stored=None, refused: str = "raise") -> tuple[list, float, int]:
     """Prepared states of ``recordings`` (callables or arrays), cached by ``keys``.
 
     A recording may be a zero-argument callable so that cached networks are never
@@ -80,12 +80,20 @@ def prepare_all(metric: Metric, recordings, keys=None, cache=None, labels=None,
 
     ``stored``: a folder of states that travel with the zoo (``ZOO/analyses/states``,
     :func:`store_states`), read before the cache and never written.
+
+    ``refused``: what a network that the metric refuses (a ``ValueError`` from its input
+    or its checks) becomes: ``"raise"`` (the error propagates) or ``"none"`` (its state is
+    ``None`` and a warning names it; for untrained controls, which may be degenerate).
     """
+    if refused not in ("raise", "none"):
+        raise ValueError(f"refused must be 'raise' or 'none', got {refused!r}")
     producer = state_key(metric, input_key)
     folder = Path(cache) / producer if cache else None
     committed = Path(stored) / producer if stored else None
+    named = labels is not None
+    labels = list(labels) if named else [f"network {i}" for i in range(len(recordings))]
     if getattr(metric, "input", "recording") == "model":
-        return _prepare_models(metric, recordings, keys, folder, producer, labels, committed)
+        return _prepare_models(metric, recordings, keys, folder, producer, labels, committed, refused)
     states, seconds, hits = [], 0.0, 0
     for index, recording in enumerate(recordings):
         key = keys[index] if keys is not None else None
@@ -93,19 +101,30 @@ def prepare_all(metric: Metric, recordings, keys=None, cache=None, labels=None,
         cached = _stored_state(committed, key, metric, producer) or (
             _load_state(path, metric, producer) if path and path.exists() else None)
         if cached is None:
-            data = recording() if callable(recording) else recording
             start = time.perf_counter()
-            state = metric.prepare(data, label=labels[index] if labels is not None else f"network {index}")
+            try:
+                state = metric.prepare(recording() if callable(recording) else recording, label=labels[index])
+            except ValueError as error:
+                states.append(_refuse(metric, labels[index], error, refused))
+                continue
             took = time.perf_counter() - start
             if path:
                 _save_state(path, state, took, producer)
         else:
             (state, took), hits = cached, hits + 1
         seconds += took
-        if labels is not None and isinstance(state.info, dict):
+        if named and isinstance(state.info, dict):
             state.info["network"] = labels[index]  # names it in pairwise errors (not cached)
         states.append(state)
     return states, seconds, hits
+
+
+def _refuse(metric: Metric, label: str, error: ValueError, refused: str) -> None:
+    """``None`` for a network ``metric`` refused (logged); ``refused="raise"``: the error."""
+    if refused == "raise":
+        raise error
+    logger.warning("%s: %s cannot be scored and is left out (%s)", metric.id, label, error)
+    return None
 
 
 def _stored_state(committed: Path | None, key, metric: Metric, producer: str) -> tuple[State, float] | None:
@@ -115,10 +134,11 @@ def _stored_state(committed: Path | None, key, metric: Metric, producer: str) ->
 
 
 def _prepare_models(metric: Metric, networks, keys, folder, producer, labels,
-                    committed=None) -> tuple[list[State], float, int]:
+                    committed=None, refused: str = "raise") -> tuple[list, float, int]:
     """:func:`prepare_all` for metrics that need the networks themselves (``input = "model"``):
     the uncached networks are loaded and analysed in one ``prepare_many`` call (batched
-    populations), and each of their states is charged an equal share of that call."""
+    populations), and each of their states is charged an equal share of that call. When
+    the batch is refused and ``refused="none"``, each network is tried on its own."""
     paths = [folder / f"{keys[i]}.safetensors" if folder and keys is not None else None
              for i in range(len(networks))]
     states: list = [None] * len(networks)
@@ -132,12 +152,23 @@ def _prepare_models(metric: Metric, networks, keys, folder, producer, labels,
         else:
             states[index], took = cached
             seconds += took
-    if todo:
-        data = [networks[i]() if callable(networks[i]) else networks[i] for i in todo]
+    batches = [todo] if todo else []
+    while batches:
+        batch = batches.pop()
         start = time.perf_counter()
-        fresh = metric.prepare_many(data, labels=[labels[i] if labels is not None else f"network {i}" for i in todo])
-        took = (time.perf_counter() - start) / len(todo)
-        for index, state in zip(todo, fresh):
+        try:
+            fresh = metric.prepare_many([networks[i]() if callable(networks[i]) else networks[i] for i in batch],
+                                        labels=[labels[i] for i in batch])
+        except ValueError as error:
+            if refused == "raise":
+                raise
+            if len(batch) > 1:
+                batches += [[i] for i in batch]  # find the networks it refuses
+            else:
+                states[batch[0]] = _refuse(metric, labels[batch[0]], error, refused)
+            continue
+        took = (time.perf_counter() - start) / len(batch)
+        for index, state in zip(batch, fresh):
             states[index], seconds = state, seconds + took
             if paths[index]:
                 _save_state(paths[index], state, took, producer)

@@ -103,7 +103,7 @@ def distances(metric, kept: Zoo, workers=1, scheduler=None) -> tuple[np.ndarray,
     return distance, prepare_seconds, pairwise_seconds
 
 
-def prepared_states(metric, kept: Zoo, cache_states: bool = True) -> tuple[list, float]:
+def prepared_states(metric, kept: Zoo, cache_states: bool = True, refused: str = "raise") -> tuple[list, float]:
     """``metric``'s prepared state of every network of ``kept`` (in order) and the seconds.
 
     States are read from the zoo's stored states (``ZOO/analyses/states``, committed with
@@ -111,39 +111,28 @@ def prepared_states(metric, kept: Zoo, cache_states: bool = True) -> tuple[list,
     and cached (:func:`~simbench.bench.engine.prepare_all`); dynamics metrics prepare from
     the zoo's cached dynamics analysis, and their seconds include the analysis time.
     ``cache_states=False``: states that are not stored are prepared and not cached (a
-    state can be as large as its recording: 35 MB a network on cddm).
+    state can be as large as its recording: 35 MB a network on cddm). ``refused="none"``:
+    a network the metric refuses gets the state ``None`` (:func:`~simbench.bench.engine.prepare_all`).
     """
     network = getattr(metric, "input", "recording") == "network"
     inputs, input_key = state_inputs(metric, kept)
     states, prepare_seconds, _ = prepare_all(metric, inputs, list(kept.manifest.content_hash),
                                              cache=state_cache(kept) if cache_states else None,
                                              labels=kept.ids, input_key=input_key,
-                                             stored=stored_states_folder(kept))
+                                             stored=stored_states_folder(kept), refused=refused)
     analysis_seconds = 0.0
     if network:  # each state records what its analysis cost (the same whether cached or not)
-        analysis_seconds = sum(float(s.info.get("analysis_seconds", 0.0)) for s in states)
+        analysis_seconds = sum(float(s.info.get("analysis_seconds", 0.0)) for s in states if s is not None)
     return states, analysis_seconds + prepare_seconds
 
 
 def scorable_states(metric, networks: Zoo, cache_states: bool = True) -> list:
-    """:func:`prepared_states` of ``networks``, with ``None`` for each network the metric
-    refuses (a ``ValueError`` from its checks: an untrained control whose trajectories all
-    end in one state has no endpoint configuration). For the untrained controls, which
-    may be degenerate; a trained network that a metric refuses is an error."""
-    try:
-        return prepared_states(metric, networks, cache_states)[0]
-    except ValueError:
-        pass
-    states = []
-    for position, network_id in enumerate(networks.ids):
-        one = type(networks)(networks.path, networks.manifest.iloc[[position]])
-        try:
-            states.append(prepared_states(metric, one, cache_states)[0][0])
-        except ValueError as error:
-            logger.warning("%s: %s cannot be scored and is left out of control_auc (%s)", metric.id,
-                           network_id, error)
-            states.append(None)
-    return states
+    """:func:`prepared_states` of ``networks``, with ``None`` (and a logged warning) for each
+    network the metric refuses (a ``ValueError`` from its checks: an untrained control
+    whose trajectories all end in one state has no endpoint configuration). For the
+    untrained controls, which may be degenerate; a trained network that a metric refuses
+    is an error."""
+    return prepared_states(metric, networks, cache_states, refused="none")[0]
 
 
 def state_inputs(metric, kept: Zoo) -> tuple[list, str]:
