@@ -8,7 +8,8 @@ controls, the AUROC of a width change (64 vs 32 units) and the rank correlation 
 fixed-point-topology distance; on ``--factor-suite`` (default cddm) the
 activation-vs-Dale difference (Tolmachev & Engel 2025); on cddm the rank correlation
 with out-of-distribution behaviour; each with its 95 % interval. Columns that no row of
-the zoo fills (e.g. control_auc on a zoo without controls) are left out.
+the zoo fills (e.g. control_auc on a zoo without controls) are left out. A row computed
+on a documented subsample (``--seeds-per-cell K``) is marked "(K seeds/cell)".
 """
 
 from __future__ import annotations
@@ -50,8 +51,11 @@ def table(folder: Path, zoo: str, factor_suite: str = "cddm") -> str:
     only_cddm = suites["cddm"][~suites["cddm"].index.isin(memory.index)]  # ood, latent-circuit
     for key, row in pd.concat([memory, only_cddm]).iterrows():
         name = row["params"].split(":")[0] if len(row["params"]) > 40 else row["params"]
+        label = f"`{name}`"
+        if pd.notna(row.get("seeds_per_cell")):  # a documented subsample: say so
+            label += f" ({int(row['seeds_per_cell'])} seeds/cell)"
         cells = [cell(suites[s].loc[key] if key in suites[s].index else None, score) for s, score, _ in shown]
-        lines.append(f"| `{name}` | {row['kind']} | " + " | ".join(cells) + " |")
+        lines.append(f"| {label} | {row['kind']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
