@@ -90,6 +90,24 @@ def test_a_refused_network_is_none_or_the_error_as_asked(caplog):
         prepare_all(metric, data, refused="skip")
 
 
+def test_prepare_seconds_count_the_metric_not_the_loading(monkeypatch):
+    """A state's recorded cost is what ``prepare`` took, not the simulation or reading of
+    its recording: a loader that moves a fake clock by 100 s adds nothing."""
+    from simbench.bench import engine
+
+    clock = [0.0]
+    monkeypatch.setattr(engine.time, "perf_counter", lambda: clock[0])
+
+    def slow_loader(data):
+        def load():
+            clock[0] += 100.0
+            return data
+        return load
+
+    _, seconds, _ = prepare_all(get_metric("cca"), [slow_loader(d) for d in _recordings(n=3)])
+    assert seconds == 0.0
+
+
 class _BatchModelMetric:
     """A model metric that refuses a whole batch when one network in it is "bad"."""
     id = name = "batch-model"

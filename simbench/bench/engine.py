@@ -101,9 +101,10 @@ def prepare_all(metric: Metric, recordings, keys=None, cache=None, labels=None,
         cached = _stored_state(committed, key, metric, producer) or (
             _load_state(path, metric, producer) if path and path.exists() else None)
         if cached is None:
-            start = time.perf_counter()
             try:
-                state = metric.prepare(recording() if callable(recording) else recording, label=labels[index])
+                data = recording() if callable(recording) else recording
+                start = time.perf_counter()  # the metric's own work, not the loading
+                state = metric.prepare(data, label=labels[index])
             except ValueError as error:
                 states.append(_refuse(metric, labels[index], error, refused))
                 continue
@@ -155,10 +156,10 @@ def _prepare_models(metric: Metric, networks, keys, folder, producer, labels,
     batches = [todo] if todo else []
     while batches:
         batch = batches.pop()
-        start = time.perf_counter()
         try:
-            fresh = metric.prepare_many([networks[i]() if callable(networks[i]) else networks[i] for i in batch],
-                                        labels=[labels[i] for i in batch])
+            data = [networks[i]() if callable(networks[i]) else networks[i] for i in batch]
+            start = time.perf_counter()  # the analysis, not the loading
+            fresh = metric.prepare_many(data, labels=[labels[i] for i in batch])
         except ValueError as error:
             if refused == "raise":
                 raise
