@@ -106,7 +106,9 @@ def prepare_all(metric: Metric, recordings, keys=None, cache=None, labels=None,
                 start = time.perf_counter()  # the metric's own work, not the loading
                 state = metric.prepare(data, label=labels[index])
             except ValueError as error:
-                states.append(_refuse(metric, labels[index], error, refused))
+                if refused == "raise":
+                    raise
+                states.append(_left_out(metric, labels[index], error))
                 continue
             took = time.perf_counter() - start
             if path:
@@ -120,10 +122,8 @@ def prepare_all(metric: Metric, recordings, keys=None, cache=None, labels=None,
     return states, seconds, hits
 
 
-def _refuse(metric: Metric, label: str, error: ValueError, refused: str) -> None:
-    """``None`` for a network ``metric`` refused (logged); ``refused="raise"``: the error."""
-    if refused == "raise":
-        raise error
+def _left_out(metric: Metric, label: str, error: ValueError) -> None:
+    """The state of a network ``metric`` refused: ``None``, with a warning naming it."""
     logger.warning("%s: %s cannot be scored and is left out (%s)", metric.id, label, error)
     return None
 
@@ -153,27 +153,32 @@ def _prepare_models(metric: Metric, networks, keys, folder, producer, labels,
         else:
             states[index], took = cached
             seconds += took
-    batches = [todo] if todo else []
-    while batches:
-        batch = batches.pop()
-        try:
-            data = [networks[i]() if callable(networks[i]) else networks[i] for i in batch]
-            start = time.perf_counter()  # the analysis, not the loading
-            fresh = metric.prepare_many(data, labels=[labels[i] for i in batch])
-        except ValueError as error:
-            if refused == "raise":
-                raise
-            if len(batch) > 1:
-                batches += [[i] for i in batch]  # find the networks it refuses
-            else:
-                states[batch[0]] = _refuse(metric, labels[batch[0]], error, refused)
-            continue
-        took = (time.perf_counter() - start) / len(batch)
-        for index, state in zip(batch, fresh):
-            states[index], seconds = state, seconds + took
-            if paths[index]:
-                _save_state(paths[index], state, took, producer)
+    fresh: dict = {}
+    try:
+        fresh = _prepare_batch(metric, networks, todo, labels) if todo else {}
+    except ValueError:
+        if refused == "raise":
+            raise
+        for index in todo:  # find the networks it refuses
+            try:
+                fresh.update(_prepare_batch(metric, networks, [index], labels))
+            except ValueError as error:
+                _left_out(metric, labels[index], error)
+    for index, (state, took) in fresh.items():
+        states[index], seconds = state, seconds + took
+        if paths[index]:
+            _save_state(paths[index], state, took, producer)
     return states, seconds, len(networks) - len(todo)
+
+
+def _prepare_batch(metric: Metric, networks, batch: list[int], labels) -> dict[int, tuple[State, float]]:
+    """``{index: (state, seconds)}`` of networks ``batch`` from one ``prepare_many`` call,
+    each charged an equal share of the call (the analysis, not the loading)."""
+    data = [networks[i]() if callable(networks[i]) else networks[i] for i in batch]
+    start = time.perf_counter()
+    fresh = metric.prepare_many(data, labels=[labels[i] for i in batch])
+    took = (time.perf_counter() - start) / len(batch)
+    return {index: (state, took) for index, state in zip(batch, fresh)}
 
 
 def _block_distances(metric: Metric, states: list[State], rows: list[int]) -> list[tuple[int, int, float]]:

@@ -17,7 +17,6 @@ suites whose row for this metric and this exact set of networks is already publi
 
 from __future__ import annotations
 
-import logging
 from concurrent.futures import as_completed
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -38,8 +37,6 @@ from simbench.zoo.cache import cache_dir
 from simbench.zoo.pool import available_cores, process_pool
 from simbench.zoo.store import Zoo, load_zoo, recording_key
 from simbench.zoo.tasks import SUITES, get_suite
-
-logger = logging.getLogger(__name__)
 
 #: the metric whose distance is the benchmark's ground truth for "same scaffold"
 TOPOLOGY_METRIC = "fp-topology"
@@ -124,15 +121,6 @@ def prepared_states(metric, kept: Zoo, cache_states: bool = True, refused: str =
     if network:  # each state records what its analysis cost (the same whether cached or not)
         analysis_seconds = sum(float(s.info.get("analysis_seconds", 0.0)) for s in states if s is not None)
     return states, analysis_seconds + prepare_seconds
-
-
-def scorable_states(metric, networks: Zoo, cache_states: bool = True) -> list:
-    """:func:`prepared_states` of ``networks``, with ``None`` (and a logged warning) for each
-    network the metric refuses (a ``ValueError`` from its checks: an untrained control
-    whose trajectories all end in one state has no endpoint configuration). For the
-    untrained controls, which may be degenerate; a trained network that a metric refuses
-    is an error."""
-    return prepared_states(metric, networks, cache_states, refused="none")[0]
 
 
 def state_inputs(metric, kept: Zoo) -> tuple[list, str]:
@@ -264,7 +252,9 @@ def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=
     if untrained is not None:
         def cell_states(positions: list) -> list:  # one cell's control states at a time
             cell = type(untrained)(untrained.path, untrained.manifest.iloc[positions])
-            return scorable_states(metric, cell, cache_states)
+            # an untrained control may be degenerate (e.g. every trajectory ends in one
+            # state: no endpoint configuration): a refused one is None, left out
+            return prepared_states(metric, cell, cache_states, refused="none")[0]
 
         design, joint = with_controls(metric, distance, states, kept, untrained, cell_states)
         references = {k: _pad(v, len(design)) for k, v in references.items()}
