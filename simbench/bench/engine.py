@@ -12,6 +12,8 @@ plus JSON-serialisable scalars.
 Pairs run in-process through the metric's own ``pairwise`` (vectorised for the CCA /
 shape family), or in blocks of rows on a local process pool (``workers > 1``) or a
 Dask cluster (``scheduler="tcp://…"``): each block computes ``distance`` for its pairs.
+With a ``checkpoint``, the rows run in blocks in-process and each finished block is
+saved, so a cut run resumes at its first unfinished block (:mod:`simbench.bench.checkpoint`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
+from simbench.bench.checkpoint import checkpointed_pairs
 from simbench.metrics.base import Metric, State
 from simbench.zoo.cache import producer_key
 from simbench.zoo.pool import process_pool
@@ -200,10 +203,19 @@ def _row_blocks(n: int, blocks: int) -> list[list[int]]:
 
 
 def all_pairs(metric: Metric, states: list[State], workers: int = 1,
-              scheduler: str | None = None) -> tuple[np.ndarray, float]:
-    """The ``[n, n]`` distance matrix and the seconds it took."""
+              scheduler: str | None = None, checkpoint: tuple[Path, str] | None = None
+              ) -> tuple[np.ndarray, float]:
+    """The ``[n, n]`` distance matrix and the seconds it took.
+
+    ``checkpoint=(path, key)``: compute in-process in blocks of rows, saving each to
+    ``path`` and resuming from a file saved under the same ``key``
+    (:func:`~simbench.bench.checkpoint.checkpointed_pairs`; the seconds then count the
+    earlier runs' work too). Ignored with ``workers > 1`` or a ``scheduler``.
+    """
     start = time.perf_counter()
     n = len(states)
+    if checkpoint and n >= 2 and workers == 1 and not scheduler:
+        return checkpointed_pairs(metric, states, *checkpoint)
     if n < 2 or (workers == 1 and not scheduler):
         return metric.pairwise(states), time.perf_counter() - start
     blocks = _row_blocks(n, 4 * max(workers, 1))

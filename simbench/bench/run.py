@@ -12,11 +12,14 @@ Each suite's row and matrix are published together as soon as that suite is scor
 so a run that fails on a later suite keeps the suites it finished (a row is never
 half-written: :func:`~simbench.bench.leaderboard.publish`); ``resume=True`` skips the
 suites whose row for this metric and this exact set of networks is already published
-(a long run resumes).
+(a long run resumes), and a suite cut in the middle of its distance matrix starts again
+at the first unfinished block of rows (saved in the zoo's ``cache/pairs``:
+:mod:`simbench.bench.checkpoint`; removed once the suite is published).
 """
 
 from __future__ import annotations
 
+import hashlib
 from concurrent.futures import as_completed
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -54,6 +57,7 @@ class SuiteResult:
     row: dict
     ids: list[str]
     distance: np.ndarray
+    checkpoint: Path | None = None  # the saved partial matrix, removed once published
 
 
 def simbench_version() -> str:
@@ -245,7 +249,8 @@ def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=
     metric = for_suite(metric, suite)
     manifest = kept.manifest
     states, prepare_seconds = prepared_states(metric, kept, cache_states)
-    distance, pairwise_seconds = all_pairs(metric, states, workers, scheduler)
+    checkpoint = pairs_checkpoint(metric, kept, suite)
+    distance, pairwise_seconds = all_pairs(metric, states, workers, scheduler, checkpoint)
     references = references_of(metric, distance, kept, suite, topology_from)
     design, joint = Design.from_manifest(manifest), distance
     untrained = controls_of(zoo, kept) if controls else None
@@ -271,7 +276,17 @@ def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=
         "simbench_version": simbench_version(),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
     })
-    return SuiteResult(row, kept.ids, distance)
+    return SuiteResult(row, kept.ids, distance, checkpoint[0])
+
+
+def pairs_checkpoint(metric, kept: Zoo, suite: str) -> tuple[Path, str]:
+    """Where the partial distance matrix of ``metric`` on ``kept`` is saved as its rows
+    finish (the zoo's ``cache/pairs``), and the key a resumed run must match: the metric's
+    configuration, these exact networks and the simbench version
+    (:mod:`simbench.bench.checkpoint`)."""
+    key = f"{metric.name}|{kept.hash}|{simbench_version()}"
+    name = f"{suite}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
+    return cache_dir(kept.path, "cache/pairs") / name, key
 
 
 def run_benchmark(metric_spec: str, zoo=None, suites=None, out="leaderboards", workers=1,
@@ -306,6 +321,8 @@ def run_benchmark(metric_spec: str, zoo=None, suites=None, out="leaderboards", w
         result = score_suite(metric, zoo, suite, workers, scheduler, n_boot, out if topology else None, controls,
                              seeds_per_cell, cache_states)
         publish(out, suite, result.row, result.ids, result.distance)
+        if result.checkpoint:
+            result.checkpoint.unlink(missing_ok=True)
         rows.append(result.row)
     return pd.DataFrame(rows)
 
