@@ -595,19 +595,36 @@ class DSA(Metric):
             return super().pairwise(items)
         states = self._states(items)
         k = len(states)
-        D = np.zeros((k, k))
         todo = [(i, j) for i in range(k) for j in range(i + 1, k)
                 if not _same_input(states[i], states[j])]
-        # group by padded size so that each batch has one matrix size
+        D = self._angular_pairs(states, states, todo, (k, k))
+        return np.maximum(D, D.T)  # each pair was solved once, above the diagonal
+
+    def cross(self, items_a: Sequence[State | Any], items_b: Sequence[State | Any]) -> np.ndarray:
+        """Every network of ``items_a`` against every one of ``items_b``, the angular
+        alignments batched as in :meth:`pairwise` (the same value per pair: batching
+        never changes a result, :func:`align_operators`)."""
+        if self._params["score"] == "wasserstein":
+            return super().cross(items_a, items_b)
+        states_a, states_b = self._states_of_both(items_a, items_b)
+        todo = [(i, j) for i in range(len(states_a)) for j in range(len(states_b))
+                if not _same_input(states_a[i], states_b[j])]
+        return self._angular_pairs(states_a, states_b, todo, (len(states_a), len(states_b)))
+
+    def _angular_pairs(self, states_a: Sequence[State], states_b: Sequence[State],
+                       todo: list[tuple[int, int]], shape: tuple[int, int]) -> np.ndarray:
+        """``D[i, j]`` for each ``(i, j)`` of ``todo`` (0 elsewhere): pairs grouped by padded
+        operator size so that each batch of at most PAIR_BLOCK pairs has one matrix size."""
+        D = np.zeros(shape)
         groups: dict[int, list[tuple[int, int]]] = {}
         for i, j in todo:
-            n = max(states[i]["A_unit"].shape[0], states[j]["A_unit"].shape[0])
+            n = max(states_a[i]["A_unit"].shape[0], states_b[j]["A_unit"].shape[0])
             groups.setdefault(n, []).append((i, j))
         for idx in groups.values():
             for s in range(0, len(idx), PAIR_BLOCK):
                 block = idx[s:s + PAIR_BLOCK]
-                pairs = [self._ordered(states[i], states[j]) for i, j in block]
+                pairs = [self._ordered(states_a[i], states_b[j]) for i, j in block]
                 d = self._angular_batch(pairs)
                 for (i, j), v in zip(block, d):
-                    D[i, j] = D[j, i] = max(float(v), 0.0)
+                    D[i, j] = max(float(v), 0.0)
         return D

@@ -21,7 +21,8 @@ from simbench.metrics.analysed_base import fingerprint
 from simbench.metrics.conformance import conformance_data, transform
 from metric_helpers import SMALL
 
-#: DSA's optimiser solves pairs in canonical order, batched in pairwise, one by one in cross
+#: DSA's optimiser solves pairs in canonical order and in batches (of other pairs in
+#: pairwise and in cross): equal to rounding
 ATOL = {"dsa": 1e-9}
 
 _RECORDS = {r.id: r for r in available_metrics() if r.error is None and r.source.startswith("simbench.metrics.")}

@@ -141,6 +141,21 @@ def test_pairwise_batches_give_the_pairwise_distances():
     np.testing.assert_array_equal(D, D.T)
 
 
+def test_cross_solves_its_pairs_in_one_batch_with_the_pairwise_values(monkeypatch):
+    rng = np.random.default_rng(6)
+    m = get_metric("dsa:n_conditions=4,n_delays=3,rank=5,iters=300")
+    a = [oscillator(rng, noise=0.05), line_attractor(rng, noise=0.05)]
+    b = [oscillator(rng, theta=0.6, noise=0.05), line_attractor(rng, noise=0.05), a[0]]
+    D = m.pairwise(a + b)
+    batches = []
+    solve = type(m)._angular_batch
+    monkeypatch.setattr(type(m), "_angular_batch", lambda self, pairs: batches.append(len(pairs)) or solve(self, pairs))
+    C = m.cross(a, b)
+    assert batches == [5]  # six pairs, one of them identical (exactly 0, not solved)
+    assert C[0, 2] == 0.0
+    np.testing.assert_allclose(C, D[:2, 2:], atol=1e-9)
+
+
 def test_eigenvalue_wasserstein_known_values():
     # {1, 2} vs {2, 1+i}: match 2-2 (0) and 1-(1+i) (1): W2 = sqrt(1/2), W1 = 1/2
     assert eigenvalue_wasserstein(np.array([1, 2], complex), np.array([2, 1 + 1j]), 2) == \
