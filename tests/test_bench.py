@@ -309,42 +309,6 @@ def test_resume_skips_what_is_published_for_these_networks(zoo_dir, tmp_path, mo
     assert list(rows.suite) == ["memory3"] and rows.n_networks[0] == 6
 
 
-def test_run_benchmark_resumes_a_cut_matrix_and_removes_its_checkpoint(zoo_dir, tmp_path, monkeypatch):
-    from simbench.bench import checkpoint, run
-
-    metric = get_metric("procrustes")
-    kept = run.load_zoo(zoo_dir).filter(suite="memory3", passed=True)
-    first_rows = []  # the id of the first network of each block
-    original_cross, original_pairwise = type(metric).cross, type(metric).pairwise
-
-    def cut_on_third(self, a, b):
-        if len(first_rows) == 3:
-            raise KeyboardInterrupt
-        return original_cross(self, a, b)
-
-    def recorded(self, states):
-        first_rows.append(states[0].info.get("network"))
-        return original_pairwise(self, states)
-
-    monkeypatch.setattr(checkpoint, "SECONDS_PER_BLOCK", 0.0)  # one row a block after the first
-    monkeypatch.setattr(type(metric), "pairwise", recorded)
-    with monkeypatch.context() as patched:
-        patched.setattr(type(metric), "cross", cut_on_third)
-        with pytest.raises(KeyboardInterrupt):
-            run.run_benchmark(metric, zoo=zoo_dir, out=tmp_path, n_boot=5, suites=["memory3"], controls=False)
-    path, key = run.pairs_checkpoint(metric, kept, "memory3")
-    with np.load(path) as saved:
-        done = int(saved["rows_done"])
-    assert done == list(kept.ids).index(first_rows[2])  # two blocks saved, the third cut
-    first_rows.clear()
-    row = run.run_benchmark(metric, zoo=zoo_dir, out=tmp_path, n_boot=5, suites=["memory3"],
-                            controls=False, resume=True)
-    assert first_rows[0] == kept.ids[done]  # resumed at the first unfinished row
-    assert not path.exists()  # published: the partial matrix is gone
-    published = pd.read_csv(tmp_path / "memory3.csv")
-    assert list(published.metric) == ["procrustes"] and row.n_networks[0] == len(kept)
-
-
 def test_a_suite_is_published_as_soon_as_it_is_scored(zoo_dir, tmp_path, monkeypatch):
     """A run that fails on its second suite keeps the first suite's row and matrix."""
     from simbench.bench import run
