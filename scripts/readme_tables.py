@@ -12,6 +12,9 @@ Each generated table stands between a pair of markers, ``<!-- NAME:begin -->`` a
   (``which_metric_table.py``);
 * ``leaderboards/benchmark/README.md``, ``status``: which built-in metric is published on
   which suite (``benchmark_status.py``);
+* ``leaderboards/benchmark/README.md``, ``arch-by-suite``, ``task-by-suite``,
+  ``control-by-suite``: that score of every metric on every suite
+  (``which_metric_table.py --by-suite SCORE``);
 * ``leaderboards/benchmark/README.md``, ``reliability``: the split-half reliability of
   the metric rankings, score × suite, each cell ``rho (n)``: the Spearman correlation
   between the two halves' rankings and the number of metric rows ranked (the numbers of
@@ -36,7 +39,7 @@ from benchmark_status import status
 from simbench.bench.reliability import RANKED, reliability_table
 from simbench.zoo.store import load_zoo
 from simbench.zoo.tasks import SUITES
-from which_metric_table import table as which_metric_table
+from which_metric_table import by_suite, table as which_metric_table
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARK_ROWS = ROOT / "leaderboards" / "benchmark"
@@ -60,7 +63,11 @@ def generated_tables(reliability: bool = True) -> dict[Path, dict[str, str]]:
             "which-metric-benchmark": which_metric_table(BENCHMARK_ROWS, "benchmark", "memory3"),
             "which-metric-reference": which_metric_table(ROOT / "leaderboards", "reference"),
         },
-        BENCHMARK_ROWS / "README.md": {"status": status(BENCHMARK_ROWS, "benchmark")},
+        BENCHMARK_ROWS / "README.md": {
+            "status": status(BENCHMARK_ROWS, "benchmark"),
+            **{f"{name}-by-suite": by_suite(BENCHMARK_ROWS, "benchmark", f"{name}_auc")
+               for name in ("arch", "task", "control")},
+        },
     }
     if reliability:
         long = reliability_table(BENCHMARK_ROWS, load_zoo(ROOT / "zoo" / "benchmark"))

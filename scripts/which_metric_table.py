@@ -10,6 +10,9 @@ activation-vs-Dale difference (Tolmachev & Engel 2025); on cddm the rank correla
 with out-of-distribution behaviour; each with its 95 % interval. Columns that no row of
 the zoo fills (e.g. control_auc on a zoo without controls) are left out. A row computed
 on a documented subsample (``--seeds-per-cell K``) is marked "(K seeds/cell)".
+
+``--by-suite SCORE`` prints instead one score on every suite (does a metric's verdict on
+memory3 hold on the other suites?).
 """
 
 from __future__ import annotations
@@ -42,6 +45,37 @@ def suite_rows(folder: Path, suite: str, zoo: str) -> pd.DataFrame:
     return rows.set_index(rows["params"].str.replace(r",?n_conditions=\d+", "", regex=True))
 
 
+def label_of(row) -> str:
+    """A row's name in a table: its params (its id when they are long), marked
+    "(K seeds/cell)" when computed on a documented subsample."""
+    name = row["params"].split(":")[0] if len(row["params"]) > 40 else row["params"]
+    label = f"`{name}`"
+    if pd.notna(row.get("seeds_per_cell")):  # a documented subsample: say so
+        label += f" ({int(row['seeds_per_cell'])} seeds/cell)"
+    return label
+
+
+def by_suite(folder: Path, zoo: str, score: str) -> str:
+    """One score of every metric configuration on every suite of ``folder`` (a column per
+    suite, in :data:`~simbench.zoo.tasks.SUITES` order, each cell the estimate and its 95 %
+    interval; a suite where the score is undefined for every row, e.g. task_auc on
+    one-task cddm, is left out). Rows in the order of the memory3 ``score``."""
+    from simbench.zoo.tasks import SUITES
+
+    suites = {s: suite_rows(folder, s, zoo) for s in SUITES if (folder / f"{s}.csv").exists()}
+    suites = {s: rows for s, rows in suites.items() if rows[score].notna().any()}
+    first = next(iter(suites.values()))
+    order = first.sort_values(score, ascending=False)
+    others = pd.concat([rows for rows in suites.values()])
+    keys = list(order.index) + list(dict.fromkeys(k for k in others.index if k not in order.index))
+    lines = ["| metric | " + " | ".join(suites) + " |", "|---|" + "---|" * len(suites)]
+    for key in keys:
+        row = next(rows.loc[key] for rows in suites.values() if key in rows.index)
+        cells = [cell(rows.loc[key] if key in rows.index else None, score) for rows in suites.values()]
+        lines.append(f"| {label_of(row)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def table(folder: Path, zoo: str, factor_suite: str = "cddm") -> str:
     wanted = columns(factor_suite)
     suites = {s: suite_rows(folder, s, zoo) for s in {s for s, _, _ in wanted} | {"memory3", "cddm"}}
@@ -50,12 +84,8 @@ def table(folder: Path, zoo: str, factor_suite: str = "cddm") -> str:
     memory = suites["memory3"].sort_values(["kind", "arch_auc"], ascending=[True, False])
     only_cddm = suites["cddm"][~suites["cddm"].index.isin(memory.index)]  # ood, latent-circuit
     for key, row in pd.concat([memory, only_cddm]).iterrows():
-        name = row["params"].split(":")[0] if len(row["params"]) > 40 else row["params"]
-        label = f"`{name}`"
-        if pd.notna(row.get("seeds_per_cell")):  # a documented subsample: say so
-            label += f" ({int(row['seeds_per_cell'])} seeds/cell)"
         cells = [cell(suites[s].loc[key] if key in suites[s].index else None, score) for s, score, _ in shown]
-        lines.append(f"| {label} | {row['kind']} | " + " | ".join(cells) + " |")
+        lines.append(f"| {label_of(row)} | {row['kind']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -64,5 +94,9 @@ if __name__ == "__main__":
     parser.add_argument("--leaderboards", default="leaderboards")
     parser.add_argument("--zoo", default="reference")
     parser.add_argument("--factor-suite", default="cddm", help="suite of the activation − Dale column")
+    parser.add_argument("--by-suite", metavar="SCORE", help="instead: this score on every suite")
     args = parser.parse_args()
-    print(table(Path(args.leaderboards), args.zoo, args.factor_suite))
+    if args.by_suite:
+        print(by_suite(Path(args.leaderboards), args.zoo, args.by_suite))
+    else:
+        print(table(Path(args.leaderboards), args.zoo, args.factor_suite))
