@@ -59,7 +59,8 @@ def by_suite(folder: Path, zoo: str, score: str) -> str:
     """One score of every metric configuration on every suite of ``folder`` (a column per
     suite, in :data:`~simbench.zoo.tasks.SUITES` order, each cell the estimate and its 95 %
     interval; a suite where the score is undefined for every row, e.g. task_auc on
-    one-task cddm, is left out). Rows in the order of the memory3 ``score``."""
+    one-task cddm, is left out, and so is a metric that has it on no suite). Rows in the
+    order of the memory3 ``score``."""
     from simbench.zoo.tasks import SUITES
 
     suites = {s: suite_rows(folder, s, zoo) for s in SUITES if (folder / f"{s}.csv").exists()}
@@ -72,7 +73,8 @@ def by_suite(folder: Path, zoo: str, score: str) -> str:
     for key in keys:
         row = next(rows.loc[key] for rows in suites.values() if key in rows.index)
         cells = [cell(rows.loc[key] if key in rows.index else None, score) for rows in suites.values()]
-        lines.append(f"| {label_of(row)} | " + " | ".join(cells) + " |")
+        if set(cells) != {"—"}:  # a metric without this score anywhere is left out
+            lines.append(f"| {label_of(row)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

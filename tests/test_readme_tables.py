@@ -39,7 +39,8 @@ def test_a_score_by_suite_is_each_suites_row_with_its_interval(tmp_path):
     pd.DataFrame([row("cca", "cca:reg=1e-06", 0.9, 0.8, 0.95), row("rsa", "rsa:n_conditions=24", 0.6, 0.5, 0.7),
                   row("cca", "cca:reg=1e-06", 0.1, 0.0, 0.2) | {"zoo": "other"}]).to_csv(tmp_path / "memory3.csv")
     pd.DataFrame([row("rsa", "rsa:n_conditions=450", 0.7, 0.65, 0.75),
-                  row("dsa", "dsa", 0.8, 0.7, 0.85, seeds_per_cell=5)]).to_csv(tmp_path / "cddm.csv")
+                  row("dsa", "dsa", 0.8, 0.7, 0.85, seeds_per_cell=5),
+                  row("ood", "ood", None, None, None)]).to_csv(tmp_path / "cddm.csv")  # no such score: left out
     lines = by_suite(tmp_path, "z", "arch_auc").splitlines()
     assert lines[0] == "| metric | memory3 | cddm |"
     assert lines[2:] == ["| `cca:reg=1e-06` | 0.90 [0.80, 0.95] | — |",  # memory3's order first
