@@ -282,9 +282,9 @@ def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=
 def pairs_checkpoint(metric, kept: Zoo, suite: str) -> tuple[Path, str]:
     """Where the partial distance matrix of ``metric`` on ``kept`` is saved as its rows
     finish (the zoo's ``cache/pairs``), and the key a resumed run must match: the metric's
-    configuration, these exact networks and the simbench version
+    configuration and code version, these exact networks and the simbench version
     (:mod:`simbench.bench.checkpoint`)."""
-    key = f"{metric.name}|{kept.hash}|{simbench_version()}"
+    key = f"{metric.name}|v{getattr(metric, 'version', '')}|{kept.hash}|{simbench_version()}"
     name = f"{suite}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
     return cache_dir(kept.path, "cache/pairs") / name, key
 
