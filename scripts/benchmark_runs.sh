@@ -9,7 +9,7 @@
 #
 # One lane per core: run two lanes at once on a 2-core machine. Each run uses one thread
 # (BLAS spin-waits otherwise). After a lane, commit leaderboards/benchmark/ and, for the
-# dynamics lane, the fixed-point analyses: simbench zoo analyse zoo/benchmark --passed --copy-only
+# dynamics lane, the fixed-point analyses it stored in zoo/benchmark/analyses/dynamics.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
@@ -24,6 +24,9 @@ case "${1:-}" in
     run --no-topology --suite $FIVE --metric $RECORDING selectivity ph
     run --no-topology --suite $FIVE --seeds-per-cell 5 --metric dsa gw ;;
   dynamics)  # trained networks only: controls have no fixed-point analysis
+    # analyses first, stored with the zoo five networks at a time (a gated gonogo network
+    # takes 2-4 minutes: a cut run keeps all but the batch in progress)
+    nice -n 5 simbench zoo analyse zoo/benchmark --passed --batch 5
     for suite in memory3 memorynumber context oscillation cddm gonogo; do
       run --no-controls --suite "$suite" --metric $DYNAMICS
     done ;;
