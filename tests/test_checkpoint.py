@@ -83,3 +83,21 @@ def test_a_checkpoint_saved_for_another_run_is_not_read(tmp_path):
     distance, _ = checkpointed_pairs(recorded, states, path, "k")
     assert sorted(recorded.rows) == list(range(len(states)))
     np.testing.assert_allclose(distance, metric.pairwise(states), rtol=1e-10, atol=1e-12)
+
+
+def test_the_checkpoint_key_names_the_networks_in_their_order(tmp_path):
+    """The saved matrix's rows follow the networks' order: the same networks in another
+    order (or another metric configuration) must not read it."""
+    import pandas as pd
+
+    from simbench.bench.run import pairs_checkpoint
+    from simbench.zoo.store import Zoo
+
+    manifest = pd.DataFrame({"id": ["a", "b", "c"], "content_hash": ["1", "2", "3"]})
+    zoo = Zoo(tmp_path, manifest)
+    path, key = pairs_checkpoint(get_metric("cka"), zoo, "memory3")
+    assert path.parent == tmp_path / "cache" / "pairs" and path.name.startswith("memory3-")
+    reordered = Zoo(tmp_path, manifest.iloc[[1, 0, 2]])
+    assert pairs_checkpoint(get_metric("cka"), reordered, "memory3")[1] != key
+    assert pairs_checkpoint(get_metric("cka:estimator=unbiased"), zoo, "memory3")[1] != key
+    assert pairs_checkpoint(get_metric("cka"), Zoo(tmp_path, manifest.copy()), "memory3") == (path, key)

@@ -13,7 +13,7 @@ Pairs run in-process through the metric's own ``pairwise`` (vectorised for the C
 shape family), or in blocks of rows on a local process pool (``workers > 1``) or a
 Dask cluster (``scheduler="tcp://…"``): each block computes ``distance`` for its pairs.
 With a ``checkpoint``, the rows run in blocks in-process and each finished block is
-saved, so a cut run resumes at its first unfinished block (:mod:`simbench.bench.checkpoint`).
+saved, so a cut run resumes at its first unfinished row (:mod:`simbench.bench.checkpoint`).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ so a run that fails on a later suite keeps the suites it finished (a row is neve
 half-written: :func:`~simbench.bench.leaderboard.publish`); ``resume=True`` skips the
 suites whose row for this metric and this exact set of networks is already published
 (a long run resumes), and a suite cut in the middle of its distance matrix starts again
-at the first unfinished block of rows (saved in the zoo's ``cache/pairs``:
+at its first unfinished row (finished rows are saved in the zoo's ``cache/pairs``:
 :mod:`simbench.bench.checkpoint`; removed once the suite is published).
 """
 
@@ -282,9 +282,10 @@ def score_suite(metric, zoo: Zoo, suite: str, workers=1, scheduler=None, n_boot=
 def pairs_checkpoint(metric, kept: Zoo, suite: str) -> tuple[Path, str]:
     """Where the partial distance matrix of ``metric`` on ``kept`` is saved as its rows
     finish (the zoo's ``cache/pairs``), and the key a resumed run must match: the metric's
-    configuration and code version, these exact networks and the simbench version
-    (:mod:`simbench.bench.checkpoint`)."""
-    key = f"{metric.name}|v{getattr(metric, 'version', '')}|{kept.hash}|{simbench_version()}"
+    configuration and code version, these exact networks in this order (the matrix's rows
+    follow it) and the simbench version (:mod:`simbench.bench.checkpoint`)."""
+    networks = hashlib.sha256("".join(kept.manifest.content_hash).encode()).hexdigest()
+    key = f"{metric.name}|v{getattr(metric, 'version', '')}|{networks}|{simbench_version()}"
     name = f"{suite}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
     return cache_dir(kept.path, "cache/pairs") / name, key
 
