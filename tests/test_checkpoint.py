@@ -7,6 +7,7 @@ import pytest
 from simbench.bench.checkpoint import _block_end, _pairs, checkpointed_pairs
 from simbench.bench.engine import all_pairs
 from simbench.metrics import get_metric
+from simbench.metrics.base import _item_label, check_distances
 
 
 def _states(metric, n=9, samples=40, units=4, seed=0):
@@ -101,3 +102,39 @@ def test_the_checkpoint_key_names_the_networks_in_their_order(tmp_path):
     assert pairs_checkpoint(get_metric("cka"), reordered, "memory3")[1] != key
     assert pairs_checkpoint(get_metric("cka:estimator=unbiased"), zoo, "memory3")[1] != key
     assert pairs_checkpoint(get_metric("cka"), Zoo(tmp_path, manifest.copy()), "memory3") == (path, key)
+
+
+class NaNFrom:
+    """cka, except that any pair of ``bad`` with another state is NaN; checked as the
+    built-in ``pairwise`` and ``cross`` check (their labels)."""
+
+    def __init__(self, metric, bad):
+        self.metric, self.bad = metric, bad
+
+    def _poison(self, D, a, b):
+        D = D.copy()
+        for i, x in enumerate(a):
+            for j, y in enumerate(b):
+                if (x is self.bad) != (y is self.bad):
+                    D[i, j] = np.nan
+        return D
+
+    def pairwise(self, states):
+        D = self._poison(self.metric.pairwise(states), states, states)
+        return check_distances(D, "cka", lambda i, j: f"{_item_label(states, i)} and {_item_label(states, j)}")
+
+    def cross(self, a, b):
+        D = self._poison(self.metric.cross(a, b), a, b)
+        return check_distances(D, "cka", lambda i, j: f"{_item_label(a, i, 'a')} and {_item_label(b, j, 'b')}")
+
+
+@pytest.mark.parametrize("bad", [0, 7, 11])
+def test_an_error_names_the_networks_by_their_place_in_the_matrix(bad, tmp_path):
+    metric = get_metric("cka")
+    states = _states(metric, n=12)
+    with pytest.raises(ValueError) as whole:
+        NaNFrom(metric, states[bad]).pairwise(states)
+    with pytest.raises(ValueError) as blocked:
+        checkpointed_pairs(NaNFrom(metric, states[bad]), states, tmp_path / "p.npz", "k", seconds_per_block=0)
+    first = "network 0 and network 1" if bad == 0 else f"network 0 and network {bad}"
+    assert first in str(whole.value) and first in str(blocked.value)

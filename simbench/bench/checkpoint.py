@@ -18,12 +18,15 @@ A new call with the same ``key`` and number of networks starts at the first unfi
 row; a file saved under another key is ignored (and overwritten). The seconds returned
 count every session's work on the matrix.
 
-The file is ``.npz`` read with ``allow_pickle=False``: arrays and one string.
+An error of the metric names the networks by their place in the whole matrix, as one
+``pairwise`` call would. The file is ``.npz`` read with ``allow_pickle=False``: arrays
+and one string.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from pathlib import Path
 
@@ -52,15 +55,28 @@ def checkpointed_pairs(metric, states: list, path: Path, key: str,
     while row < n:
         end = _block_end(n, row, pairs)
         start = time.perf_counter()
-        distance[row:end, row:end] = metric.pairwise(states[row:end])
-        if end < n:
-            distance[row:end, end:] = metric.cross(states[row:end], states[end:])
-            distance[end:, row:end] = distance[row:end, end:].T
+        try:
+            distance[row:end, row:end] = metric.pairwise(states[row:end])
+            if end < n:
+                distance[row:end, end:] = metric.cross(states[row:end], states[end:])
+        except ValueError as error:  # name the networks as one pairwise call would
+            raise ValueError(_matrix_labels(str(error), row, end)) from error
+        distance[end:, row:end] = distance[row:end, end:].T
         took = time.perf_counter() - start
         pairs = max(1, int(_pairs(n, row, end) / max(took, 1e-9) * seconds_per_block))
         row, seconds = end, seconds + took
         _save(path, key, distance, row, seconds)
     return distance, seconds
+
+
+def _matrix_labels(message: str, row: int, end: int) -> str:
+    """A block's error message with its networks named by their place in the whole
+    matrix: ``network i`` of the block's ``pairwise`` and ``network i of a`` of its
+    ``cross`` are ``network row+i``, ``network j of b`` is ``network end+j``
+    (:func:`~simbench.metrics.base._network_label` writes those forms)."""
+    def relabel(match: re.Match) -> str:
+        return f"network {int(match[1]) + (end if match[2] == 'b' else row)}"
+    return re.sub(r"\bnetwork (\d+)(?: of (a|b)\b)?", relabel, message)
 
 
 def _pairs(n: int, r0: int, r1: int) -> int:
