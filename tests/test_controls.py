@@ -95,6 +95,11 @@ def test_control_auc_and_factor_table_from_a_run(small_zoo, tmp_path):
     assert 0.5 < rows["control_auc"][0] <= 1 and rows["control_auc_low"][0] <= rows["control_auc"][0]
     table = factor_table(tmp_path)
     assert list(table["metric"]) == ["procrustes"] and "dominant" in table
+    zoo = rows["zoo"][0]
+    assert factor_table(tmp_path, zoo=zoo).equals(table)
+    with pytest.raises(ValueError, match=f"no rows of zoo 'zoo/{zoo}'; its rows are of zoo\\(s\\) {zoo} "
+                                         r"\(--zoo takes a zoo's name, not its path\)"):
+        factor_table(tmp_path, zoo=f"zoo/{zoo}")
 
 
 def test_verdict():

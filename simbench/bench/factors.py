@@ -43,7 +43,11 @@ def factor_table(leaderboards="leaderboards", metrics=None, zoo: str | None = No
     if "activation_vs_dale" not in table:
         raise ValueError(f"{folder}: leaderboards predate the factor columns; run `simbench rescore`")
     if zoo is not None:
+        names = sorted(table["zoo"].dropna().astype(str).unique())
         table = table[table["zoo"] == zoo]
+        if table.empty:
+            raise ValueError(f"{folder}: no rows of zoo {zoo!r}; its rows are of zoo(s) {', '.join(names)} "
+                             f"(--zoo takes a zoo's name, not its path)")
     if metrics:
         wanted = set(metrics)
         table = table[table["metric"].isin(wanted) | table["params"].isin(wanted)]
