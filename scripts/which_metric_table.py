@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from simbench.zoo.tasks import SUITES
+
 
 def columns(factor_suite: str = "cddm") -> list[tuple[str, str, str]]:
     """(suite, score, header) of each column, in order."""
@@ -61,14 +63,10 @@ def by_suite(folder: Path, zoo: str, score: str) -> str:
     interval; a suite where the score is undefined for every row, e.g. task_auc on
     one-task cddm, is left out, and so is a metric that has it on no suite). Rows in the
     order of the memory3 ``score``."""
-    from simbench.zoo.tasks import SUITES
-
     suites = {s: suite_rows(folder, s, zoo) for s in SUITES if (folder / f"{s}.csv").exists()}
     suites = {s: rows for s, rows in suites.items() if rows[score].notna().any()}
-    first = next(iter(suites.values()))
-    order = first.sort_values(score, ascending=False)
-    others = pd.concat([rows for rows in suites.values()])
-    keys = list(order.index) + list(dict.fromkeys(k for k in others.index if k not in order.index))
+    order = next(iter(suites.values())).sort_values(score, ascending=False).index
+    keys = list(dict.fromkeys([*order, *pd.concat(suites.values()).index]))
     lines = ["| metric | " + " | ".join(suites) + " |", "|---|" + "---|" * len(suites)]
     for key in keys:
         row = next(rows.loc[key] for rows in suites.values() if key in rows.index)

@@ -532,8 +532,6 @@ def test_a_broken_json_is_reported_under_its_own_path(copy):
 def test_run_benchmark_resumes_a_cut_matrix_and_removes_its_checkpoint(copy, tmp_path, monkeypatch):
     from simbench.bench import checkpoint, run
 
-    from simbench.metrics import get_metric
-
     metric = get_metric("procrustes")
     kept = run.load_zoo(copy).filter(suite="memory3", passed=True)
     first_rows = []  # the id of the first network of each block
@@ -554,7 +552,7 @@ def test_run_benchmark_resumes_a_cut_matrix_and_removes_its_checkpoint(copy, tmp
         patched.setattr(type(metric), "cross", cut_on_third)
         with pytest.raises(KeyboardInterrupt):
             run.run_benchmark(metric, zoo=copy, out=tmp_path, n_boot=5, suites=["memory3"], controls=False)
-    path, key = run.pairs_checkpoint(metric, kept, "memory3")
+    path, _ = run.pairs_checkpoint(metric, kept, "memory3")
     with np.load(path) as saved:
         done = int(saved["rows_done"])
     assert done == list(kept.ids).index(first_rows[2])  # two blocks saved, the third cut

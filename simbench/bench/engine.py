@@ -212,10 +212,10 @@ def all_pairs(metric: Metric, states: list[State], workers: int = 1,
     (:func:`~simbench.bench.checkpoint.checkpointed_pairs`; the seconds then count the
     earlier runs' work too). Ignored with ``workers > 1`` or a ``scheduler``.
     """
-    start = time.perf_counter()
     n = len(states)
     if checkpoint and n >= 2 and workers == 1 and not scheduler:
         return checkpointed_pairs(metric, states, *checkpoint)
+    start = time.perf_counter()
     if n < 2 or (workers == 1 and not scheduler):
         return metric.pairwise(states), time.perf_counter() - start
     blocks = _row_blocks(n, 4 * max(workers, 1))
